@@ -1,0 +1,122 @@
+"""The ``adaptax`` command line: list, run, reproduce, report, resume.
+
+Every user error (unknown experiment or preset, bad ``--set``, unwritable ``--out``, corrupt
+checkpoint, diverged training) ends with one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from adaptax.errors import AdaptaxError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="adaptax", description="Meta-learning reproductions in JAX.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("list", help="list the experiments and their presets")
+    ls.add_argument("--verbose", "-v", action="store_true", help="show every config key")
+
+    for name, help_text in (("run", "train and evaluate an experiment"),
+                            ("reproduce", "run an experiment at the paper preset")):
+        r = sub.add_parser(name, help=help_text)
+        r.add_argument("experiment")
+        if name == "run":
+            r.add_argument("--preset", default="default")
+        r.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+        r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value (repeatable)")
+        r.add_argument("--out", default=None, help="the run folder (default: runs/EXP/TIME-sSEED)")
+
+    rep = sub.add_parser("report", help="rewrite report.md and figures of a finished run")
+    rep.add_argument("run_dir")
+    res = sub.add_parser("resume", help="continue a stopped run from its last checkpoint")
+    res.add_argument("run_dir")
+    return p
+
+
+def _list(verbose: bool) -> None:
+    from adaptax.experiments import config as cfg
+    from adaptax.experiments import registry
+
+    for name in registry.names():
+        exp = registry.get(name)
+        print(f"{name:20s} {exp.description}")
+        print(f"{'':20s} presets: {', '.join(exp.presets)}")
+        if verbose:
+            for key, help_text, default in cfg.describe(exp.config_cls):
+                print(f"{'':22s}{key} = {default!r}: {help_text}")
+
+
+def _run(args: argparse.Namespace, preset: str) -> Path:
+    from adaptax.experiments import config as cfg
+    from adaptax.experiments import registry
+    from adaptax.runs import RunDir
+
+    exp = registry.get(args.experiment)
+    overrides = cfg.parse_sets(exp.config_cls, args.sets)
+    if args.seed is not None:
+        if args.seed < 0:
+            raise AdaptaxError(f"--seed must be >= 0, got {args.seed}")
+        overrides["seed"] = args.seed
+    config = exp.make_config(preset, overrides)
+    run_dir = RunDir.create(exp.name, getattr(config, "seed", 0), out=args.out)
+    run_dir.write_config(exp.name, preset, cfg.to_dict(config))
+    print(f"run folder: {run_dir.path}", file=sys.stderr)
+    exp.run(config, run_dir, False)
+    return run_dir.path
+
+
+def _resume(path: str) -> Path:
+    from adaptax.experiments import config as cfg
+    from adaptax.experiments import registry
+    from adaptax.runs import RunDir
+
+    run_dir = RunDir.open(path)
+    record = run_dir.read_config()
+    exp = registry.get(record["experiment"])
+    config = cfg.from_dict(exp.config_cls, record["config"])
+    exp.run(config, run_dir, True)
+    return run_dir.path
+
+
+def _finish(path: Path) -> None:
+    report = path / "report.md"
+    if report.exists():
+        print(report.read_text().split("## Results", 1)[-1].split("## Training", 1)[0].strip())
+    print(f"\nrun folder: {path}\nreport:     {report}\nfigures:    {path / 'figures'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``adaptax`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            _list(args.verbose)
+            return 0
+        if args.command in ("run", "reproduce"):
+            path = _run(args, getattr(args, "preset", "paper"))
+        elif args.command == "resume":
+            path = _resume(args.run_dir)
+        else:
+            from adaptax.experiments import registry
+            from adaptax.runs import RunDir
+
+            run_dir = RunDir.open(args.run_dir)
+            registry.get(run_dir.read_config()["experiment"]).report(run_dir)
+            path = run_dir.path
+        _finish(path)
+        return 0
+    except AdaptaxError as e:
+        print(f"adaptax: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("adaptax: interrupted; continue with: adaptax resume RUN_DIR", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The registry of experiments: each paper table or figure is one named :class:`Experiment`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from adaptax.errors import ConfigError
+from adaptax.experiments import config as cfg
+from adaptax.runs import RunDir
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A reproducible experiment.
+
+    Attributes:
+      name: the command-line name, e.g. ``"maml-sinusoid"``.
+      description: one line for ``adaptax list``.
+      config_cls: its frozen config dataclass (defaults = the ``default`` preset).
+      presets: preset name → field overrides applied to the defaults.
+      run: ``(config, run_dir, resume) -> results`` trains, evaluates and writes
+        ``results.json``; with ``resume`` it continues from the run folder's checkpoints.
+      report: ``run_dir -> markdown`` writes ``report.md`` and figures from ``results.json``.
+    """
+
+    name: str
+    description: str
+    config_cls: type
+    presets: dict[str, dict[str, Any]]
+    run: Callable[[Any, RunDir, bool], dict[str, Any]]
+    report: Callable[[RunDir], str]
+
+    def make_config(self, preset: str = "default", overrides: dict[str, Any] | None = None) -> Any:
+        """The config of ``preset`` with ``overrides`` applied, validated."""
+        if preset not in self.presets:
+            raise ConfigError(
+                f"unknown preset {preset!r} for {self.name}; choose one of {list(self.presets)}"
+            )
+        config = cfg.apply_overrides(self.config_cls(), self.presets[preset])
+        return cfg.apply_overrides(config, overrides or {})
+
+
+_EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Adds an experiment to the registry (its name must be new)."""
+    if experiment.name in _EXPERIMENTS:
+        raise ValueError(f"experiment {experiment.name!r} is already registered")
+    _EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def get(name: str) -> Experiment:
+    """The experiment called ``name``; an unknown name lists the known ones."""
+    _load_all()
+    if name not in _EXPERIMENTS:
+        raise ConfigError(f"unknown experiment {name!r}; choose one of {sorted(_EXPERIMENTS)}")
+    return _EXPERIMENTS[name]
+
+
+def names() -> list[str]:
+    """The registered experiments' names, sorted."""
+    _load_all()
+    return sorted(_EXPERIMENTS)
+
+
+def _load_all() -> None:
+    # Importing a driver module registers its experiment.
+    from adaptax.experiments import maml_sinusoid  # noqa: F401

@@ -1,0 +1,122 @@
+"""The driver's training loop: chunks of compiled iterations, checkpoints, metrics, NaN guard.
+
+Every experiment trains through :func:`train_phase`: the learner's ``run(state, n)`` scans ``n``
+iterations in one dispatch; after each chunk the host checks the monitored loss for NaN/Inf, writes
+an atomic checkpoint, appends a line to ``metrics.jsonl`` and updates the progress bar. Resuming
+loads the phase's checkpoint and continues with the same chunk boundaries, so a resumed run ends
+with the same numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+from adaptax import checkpoint
+from adaptax.errors import TrainingDiverged
+from adaptax.runs import RunDir
+
+# Fault injection for the resume tests: "PHASE:STEP" kills this process with SIGKILL right after
+# the checkpoint at STEP of PHASE is written, exactly as `kill -9` would.
+KILL_ENV = "ADAPTAX_TEST_KILL_AT"
+
+
+class PhaseResult(NamedTuple):
+    """What a training phase returns besides the final state."""
+
+    state: Any
+    iterations: int
+    seconds: float  # wall time of the chunks run in this process, compile included
+    iters_per_second: float  # median over chunks after the first (compile excluded)
+    final_loss: float
+
+
+def train_phase(
+    run: RunDir,
+    *,
+    experiment: str,
+    phase: str,
+    run_fn: Callable[[Any, int], tuple[Any, Any]],
+    state: Any,
+    iterations: int,
+    chunk: int,
+    resume: bool,
+    monitor: str = "loss",
+    hint: str = "lower the learning rate with --set",
+) -> PhaseResult:
+    """Trains ``state`` for ``iterations`` iterations in chunks, checkpointing after each.
+
+    Args:
+      run: the run folder (checkpoints go to ``run.checkpoint_dir``).
+      experiment: the experiment's name (recorded in and checked against checkpoints).
+      phase: the name of this training phase, e.g. ``"maml"``; one checkpoint per phase.
+      run_fn: ``(state, n) -> (state, metrics)`` running ``n`` iterations; ``metrics`` is a
+        NamedTuple of arrays with leading axis ``n``.
+      state: the initial state (also the template a checkpoint is loaded into).
+      iterations: total iterations of the phase.
+      chunk: iterations per dispatch, checkpoint and log line.
+      resume: continue from the phase's checkpoint if there is one.
+      monitor: the metrics field checked for NaN/Inf.
+      hint: what the divergence error suggests.
+
+    Raises:
+      TrainingDiverged: the monitored metric became NaN or infinite; the checkpoint of the last
+        good chunk is kept.
+    """
+    step = 0
+    if resume and checkpoint.exists(run.checkpoint_dir, phase):
+        state, step = checkpoint.load(run.checkpoint_dir, phase, state, experiment=experiment)
+        run.truncate_metrics(phase, step)
+        done = [r for r in run.read_metrics() if r.get("phase") == phase]
+        last_loss = done[-1].get(f"{monitor}_last", float("nan")) if done else float("nan")
+    else:
+        last_loss = float("nan")
+    kill_at = os.environ.get(KILL_ENV, "")
+    rates: list[float] = []
+    seconds = 0.0
+    last = float(last_loss)
+    bar = tqdm(total=iterations, initial=step, desc=phase, unit="it", dynamic_ncols=True,
+               file=sys.stderr, disable=os.environ.get("ADAPTAX_NO_PROGRESS") == "1")
+    try:
+        while step < iterations:
+            n = min(chunk, iterations - step)
+            t0 = time.perf_counter()
+            new_state, metrics = run_fn(state, n)
+            values = np.asarray(jax.device_get(getattr(metrics, monitor)))
+            dt = time.perf_counter() - t0
+            bad = ~np.isfinite(values)
+            if bad.any():
+                first = step + int(np.argmax(bad)) + 1
+                kept = (f"the last good checkpoint (iteration {step}) is kept in "
+                        f"{run.checkpoint_dir}" if step else "no checkpoint was written")
+                raise TrainingDiverged(
+                    f"{phase}: {monitor} became {values[bad][0]} at iteration {first}; "
+                    f"{kept}; {hint}"
+                )
+            state, step = new_state, step + n
+            seconds += dt
+            if n == chunk:
+                rates.append(n / dt)
+            last = float(values[-1])
+            checkpoint.save(run.checkpoint_dir, phase, state, step=step, experiment=experiment)
+            record = {"phase": phase, "step": step, "seconds": round(dt, 4)}
+            for name, value in metrics._asdict().items():
+                record[name] = float(np.mean(np.asarray(value)))
+            record[f"{monitor}_last"] = last
+            run.append_metrics(record)
+            bar.update(n)
+            bar.set_postfix({monitor: f"{record[monitor]:.4g}"})
+            if kill_at == f"{phase}:{step}":
+                os.kill(os.getpid(), signal.SIGKILL)
+    finally:
+        bar.close()
+    rate = float(np.median(rates[1:] if len(rates) > 1 else rates)) if rates else float("nan")
+    return PhaseResult(state, step, seconds, rate, last)

@@ -1,0 +1,150 @@
+"""The run folder: the unit of work a user keeps.
+
+``runs/<experiment>/<YYYYmmdd-HHMMSS>-s<seed>/`` holds ``config.json`` (experiment, preset, seed,
+every config field, library versions), ``metrics.jsonl`` (one JSON record per logged chunk),
+``checkpoint/`` (see :mod:`adaptax.checkpoint`), ``figures/*.png``, ``results.json`` (every number
+of the printed tables, machine-readable) and ``report.md`` (ours next to the paper's).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from adaptax.errors import AdaptaxError
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunDir:
+    """A run folder on disk; create one with :meth:`create`, open one with :meth:`open`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoint"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.path / "figures"
+
+    @classmethod
+    def create(cls, experiment: str, seed: int, out: str | Path | None = None,
+               root: str | Path = "runs") -> RunDir:
+        """Makes a fresh, writable run folder; never reuses a non-empty one."""
+        if out is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = Path(root) / experiment / f"{stamp}-s{seed}"
+            n = 1
+            while path.exists():
+                n += 1
+                path = Path(root) / experiment / f"{stamp}-s{seed}-{n}"
+        else:
+            path = Path(out)
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise AdaptaxError(
+                    f"--out {path} already exists and is not empty; choose a new folder "
+                    f"(or continue it with: adaptax resume {path})"
+                )
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            raise AdaptaxError(
+                f"cannot write the run folder {path} ({e.strerror}); choose a writable --out"
+            ) from None
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """Opens an existing run folder (one with a ``config.json``)."""
+        run = cls(Path(path))
+        if not (run.path / "config.json").is_file():
+            raise AdaptaxError(f"{path} is not a run folder (it has no config.json)")
+        return run
+
+    # config.json -------------------------------------------------------------------------------
+    def write_config(self, experiment: str, preset: str, config: dict[str, Any]) -> None:
+        import jax
+
+        record = {
+            "experiment": experiment,
+            "preset": preset,
+            "config": config,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "versions": {"python": platform.python_version(), "jax": jax.__version__},
+            "backend": jax.default_backend(),
+        }
+        _atomic_write_text(self.path / "config.json", json.dumps(record, indent=2) + "\n")
+
+    def read_config(self) -> dict[str, Any]:
+        try:
+            record = json.loads((self.path / "config.json").read_text())
+        except (OSError, ValueError) as e:
+            raise AdaptaxError(f"{self.path}/config.json is unreadable ({e})") from None
+        if not isinstance(record, dict) or not {"experiment", "config"} <= set(record):
+            raise AdaptaxError(f"{self.path}/config.json is not an adaptax run config")
+        return record
+
+    # metrics.jsonl -----------------------------------------------------------------------------
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.path / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        path = self.path / "metrics.jsonl"
+        if not path.exists():
+            return []
+        records = []
+        for line in path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut short by a kill
+        return records
+
+    def truncate_metrics(self, phase: str, step: int) -> None:
+        """Drops records of ``phase`` past ``step`` (work lost by a kill, about to be redone)."""
+        kept = [
+            r for r in self.read_metrics()
+            if not (r.get("phase") == phase and r.get("step", 0) > step)
+        ]
+        _atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+
+    # results.json and report.md ----------------------------------------------------------------
+    def write_results(self, results: dict[str, Any]) -> None:
+        _atomic_write_text(self.path / "results.json", json.dumps(results, indent=1) + "\n")
+
+    def read_results(self) -> dict[str, Any]:
+        path = self.path / "results.json"
+        if not path.exists():
+            raise AdaptaxError(
+                f"{self.path} has no results.json yet; finish it with: adaptax resume {self.path}"
+            )
+        try:
+            return json.loads(path.read_text())
+        except ValueError as e:
+            raise AdaptaxError(f"{path} is unreadable ({e})") from None
+
+    def write_report(self, text: str) -> Path:
+        path = self.path / "report.md"
+        _atomic_write_text(path, text)
+        return path
