@@ -1,0 +1,38 @@
+"""adaptax: meta-learning in JAX — MAML and RL² reproduced, fast on a CPU, unchanged on accelerators.
+
+The curated public API::
+
+    import adaptax
+    adaptax.maml.adapt(loss, params, batch, lr=0.01)          # inner loop
+    adaptax.maml.meta_loss(loss, params, support, query, lr=0.01)
+    adaptax.maml.make_meta_trainer(objective, sample_tasks, optax.adam(1e-3))
+
+Experiments run from the command line: ``adaptax list``, ``adaptax run maml-sinusoid``.
+"""
+
+import sys as _sys
+
+from adaptax import checkpoint
+from adaptax.errors import AdaptaxError, CheckpointError, ConfigError, TrainingDiverged
+from adaptax.meta import maml
+from adaptax.meta import pretrain
+from adaptax.runs import RunDir
+from adaptax.types import Batch, TaskBatch
+
+# `import adaptax.maml` and `from adaptax.maml import adapt` work as well as `adaptax.maml.adapt`.
+_sys.modules[__name__ + ".maml"] = maml
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdaptaxError",
+    "Batch",
+    "CheckpointError",
+    "ConfigError",
+    "RunDir",
+    "TaskBatch",
+    "TrainingDiverged",
+    "checkpoint",
+    "maml",
+    "pretrain",
+]

@@ -209,7 +209,7 @@ def make_meta_trainer(
         value, grads = jax.value_and_grad(batch_objective)(state.params, tasks)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = MetaMetrics(value, optax.global_norm(grads))
+        metrics = MetaMetrics(value, optax.tree.norm(grads))
         return MetaTrainState(params, opt_state, state.step + 1, key), metrics
 
     def _run(state: MetaTrainState, num_iters: int) -> tuple[MetaTrainState, MetaMetrics]:

@@ -1,0 +1,120 @@
+"""End to end: the maml-sinusoid run folder, resume after kill -9, and the NaN guard."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from adaptax import checkpoint
+from adaptax.cli import main
+from adaptax.errors import TrainingDiverged
+from adaptax.experiments.training import KILL_ENV, train_phase
+from adaptax.runs import RunDir
+
+SMALL = ["--preset", "smoke", "--set", "iterations=200", "--set", "chunk=50",
+         "--set", "eval_tasks=20", "--set", "eval_k=5", "--set", "methods=maml,pretrained"]
+
+
+def test_run_writes_a_complete_run_folder_and_resume_after_kill_matches(tmp_path, capsys):
+    clean = tmp_path / "clean"
+    assert main(["run", "maml-sinusoid", *SMALL, "--out", str(clean)]) == 0
+    for name in ("config.json", "metrics.jsonl", "results.json", "report.md",
+                 "figures/fits.png", "figures/mse_vs_steps.png", "checkpoint/maml.json"):
+        assert (clean / name).is_file(), name
+    results = json.loads((clean / "results.json").read_text())
+    assert results["schema"] == "adaptax.maml-sinusoid.results/1"
+    assert len(results["methods"]["maml"]["5"]["mean"]) == 11
+    assert "| MAML |" in (clean / "report.md").read_text()
+    assert [r["step"] for r in RunDir(clean).read_metrics() if r["phase"] == "maml"] == [
+        50, 100, 150, 200]
+    printed = capsys.readouterr().out
+    assert "published" in printed and str(clean) in printed
+
+    # The same run killed with SIGKILL right after its second maml checkpoint, then resumed.
+    killed = tmp_path / "killed"
+    env = dict(os.environ, **{KILL_ENV: "maml:100", "ADAPTAX_NO_PROGRESS": "1"})
+    proc = subprocess.run([sys.executable, "-m", "adaptax.cli", "run", "maml-sinusoid", *SMALL,
+                           "--out", str(killed)], env=env, capture_output=True, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert not (killed / "results.json").exists()
+    assert json.loads((killed / "checkpoint/maml.json").read_text())["step"] == 100
+    assert main(["resume", str(killed)]) == 0
+    resumed = json.loads((killed / "results.json").read_text())
+    assert resumed["methods"] == results["methods"]
+    assert resumed["pretrained_finetune_lr"] == results["pretrained_finetune_lr"]
+    assert [r["step"] for r in RunDir(killed).read_metrics() if r["phase"] == "maml"] == [
+        50, 100, 150, 200]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "nope"], "unknown experiment 'nope'"),
+    (["run", "maml-sinusoid", "--preset", "huge"], "unknown preset 'huge'"),
+    (["run", "maml-sinusoid", "--set", "inner_lr=-1"], "inner_lr must be > 0"),
+    (["run", "maml-sinusoid", "--set", "eval_k=0"], "eval_k must be >= 1"),
+    (["run", "maml-sinusoid", "--set", "bogus=1"], "unknown config key 'bogus'"),
+    (["run", "maml-sinusoid", "--out", "/proc/adaptax-cannot-write"], "cannot write"),
+    (["resume", "/nonexistent/run"], "not a run folder"),
+    (["report", "/nonexistent/run"], "not a run folder"),
+])
+def test_bad_input_exits_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_existing_out_is_never_written_over(tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    assert main(["run", "maml-sinusoid", *SMALL, "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_corrupt_checkpoint_on_resume_is_refused(tmp_path, capsys):
+    run = tmp_path / "run"
+    env = dict(os.environ, **{KILL_ENV: "maml:50", "ADAPTAX_NO_PROGRESS": "1"})
+    subprocess.run([sys.executable, "-m", "adaptax.cli", "run", "maml-sinusoid", *SMALL,
+                    "--out", str(run)], env=env, capture_output=True, timeout=600)
+    data = run / "checkpoint" / "maml-50.msgpack"
+    data.write_bytes(data.read_bytes()[:-7])
+    assert main(["resume", str(run)]) == 2
+    assert "corrupt" in capsys.readouterr().err
+    assert data.exists()  # nothing deleted
+
+
+class _Metrics(NamedTuple):
+    loss: jnp.ndarray
+
+
+def test_nan_stops_training_with_the_iteration_and_keeps_the_last_good_checkpoint(tmp_path):
+    run = RunDir.create("fake", 0, out=tmp_path / "run")
+
+    def run_fn(state, n):
+        # iterations counted from 1; the loss is NaN from iteration 25 on
+        steps = state + jnp.arange(1, n + 1)
+        return state + n, _Metrics(jnp.where(steps >= 25, jnp.nan, 1.0 / steps))
+
+    with pytest.raises(TrainingDiverged, match="at iteration 25; the last good checkpoint "
+                                               r"\(iteration 20\)"):
+        train_phase(run, experiment="fake", phase="p", run_fn=run_fn, state=jnp.array(0),
+                    iterations=100, chunk=10, resume=False)
+    state, step = checkpoint.load(run.checkpoint_dir, "p", jnp.array(0), experiment="fake")
+    assert step == 20 and int(state) == 20
+    assert [r["step"] for r in run.read_metrics()] == [10, 20]
+    np.testing.assert_allclose(run.read_metrics()[-1]["loss_last"], 1 / 20)
+
+
+def test_diverging_config_ends_with_one_line(tmp_path, capsys):
+    # α = 1e30 makes the first inner step overflow float32, so the meta-loss is not finite.
+    argv = ["run", "maml-sinusoid", *SMALL, "--set", "inner_lr=1e30", "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert last.startswith("adaptax: error: maml: loss became nan at iteration 1;"), last
+    assert "inner_lr" in last
