@@ -25,7 +25,8 @@ def test_round_trip_restores_every_leaf(tmp_path):
     checkpoint.save(tmp_path, "maml", state, step=7, experiment="x")
     restored, step = checkpoint.load(tmp_path, "maml", _state(5), experiment="x")
     assert step == 7
-    for a, b in zip(jax.tree_util.tree_leaves(state), jax.tree_util.tree_leaves(restored)):
+    leaves = jax.tree_util.tree_leaves
+    for a, b in zip(leaves(state), leaves(restored), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert type(restored) is MetaTrainState
 

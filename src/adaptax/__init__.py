@@ -1,4 +1,4 @@
-"""adaptax: meta-learning in JAX — MAML and RL² reproduced, fast on a CPU, unchanged on accelerators.
+"""adaptax: meta-learning in JAX — MAML and RL² reproduced, fast on a CPU and on accelerators.
 
 The curated public API::
 
@@ -14,8 +14,7 @@ import sys as _sys
 
 from adaptax import checkpoint
 from adaptax.errors import AdaptaxError, CheckpointError, ConfigError, TrainingDiverged
-from adaptax.meta import maml
-from adaptax.meta import pretrain
+from adaptax.meta import maml, pretrain
 from adaptax.runs import RunDir
 from adaptax.types import Batch, TaskBatch
 

@@ -58,6 +58,7 @@ def sinusoid_figures(results: dict[str, Any], folder: Path) -> list[str]:
         ax.set_xlabel("number of gradient steps")
         ax.set_ylabel("mean squared error")
         ax.set_yscale("log")
+        ax.set_ylim(top=min(ax.get_ylim()[1], 20.0))  # a diverged task must not hide the rest
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "mse_vs_steps.png", dpi=110)

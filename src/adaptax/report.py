@@ -62,6 +62,21 @@ def sinusoid_tables(results: dict) -> str:
                                                            for s in steps])
     out.append("**All methods** (query MSE after j steps, mean ± 95% interval over "
                f"{results['eval_tasks']} tasks)\n\n" + table(headers, rows))
+    notes = []
+    for method, per_k in results["methods"].items():
+        for k, entry in per_k.items():
+            bad = entry.get("diverged", [0])[-1]
+            if bad:
+                notes.append(
+                    f"- {LABELS.get(method, method)}, K = {k}: after {len(entry['mean']) - 1} "
+                    f"steps, {bad} of {results['eval_tasks']} tasks diverged (query loss "
+                    f"non-finite or 10× its start); the median is "
+                    f"{entry['median'][-1]:.3f}. Plain gradient descent at step size α overshoots "
+                    "on a task whose support loss has curvature above 2/α."
+                )
+    if notes:
+        out.append("**Divergence** (reported, not hidden: these tasks are in the means above)"
+                   "\n\n" + "\n".join(notes))
     return "\n\n".join(out)
 
 

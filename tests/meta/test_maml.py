@@ -56,7 +56,8 @@ def test_first_order_differs_where_curvature_is_nonzero():
     # First-order MAML's gradient is the query gradient at the adapted params (Finn et al. §5.2).
     adapted = maml.adapt(_tiny_net_loss, params, support, lr=0.1)
     expected = jax.grad(_tiny_net_loss)(adapted, query)
-    for a, b in zip(jax.tree_util.tree_leaves(g1), jax.tree_util.tree_leaves(expected)):
+    leaves = jax.tree_util.tree_leaves
+    for a, b in zip(leaves(g1), leaves(expected), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 

@@ -181,10 +181,14 @@ def evaluate(config: SinusoidConfig, trained: dict[str, Any], loss, keys) -> dic
 
     def summary(curve: np.ndarray) -> dict[str, list[float]]:
         n = curve.shape[0]
-        return {
-            "mean": curve.mean(0).tolist(),
-            "ci95": (1.96 * curve.std(0) / np.sqrt(n)).tolist(),
-        }
+        with np.errstate(invalid="ignore", over="ignore"):
+            return {
+                "mean": curve.mean(0).tolist(),
+                "ci95": (1.96 * curve.std(0) / np.sqrt(n)).tolist(),
+                "median": np.median(curve, 0).tolist(),
+                # tasks where plain gradient descent blew up: loss non-finite or 10× its start
+                "diverged": (~(curve <= 10 * curve[:, :1])).sum(0).tolist(),
+            }
 
     methods: dict[str, dict[str, Any]] = {m: {} for m in config.methods}
     finetune_lr: dict[str, float] = {}

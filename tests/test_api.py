@@ -1,0 +1,25 @@
+"""The curated public API imports and is what the README shows."""
+
+import jax
+import jax.numpy as jnp
+
+
+def test_public_api_imports_and_works():
+    import adaptax
+    import adaptax.maml
+    from adaptax.maml import adapt, make_meta_trainer, meta_loss  # noqa: F401
+
+    assert adaptax.maml.adapt is adapt
+    loss = lambda p, b: jnp.mean((p["w"] * b.x - b.y) ** 2)  # noqa: E731
+    batch = adaptax.Batch(jnp.ones(3), jnp.ones(3))
+    # dL/dw at w = 0 is mean(2·(0·1 − 1)·1) = −2, so one step of 0.1 gives w = 0.2.
+    out = adapt(loss, {"w": jnp.array(0.0)}, batch, lr=0.1)
+    assert jnp.allclose(out["w"], 0.2)
+    assert jax.grad(meta_loss, argnums=1)(loss, {"w": jnp.array(0.0)}, batch, batch, lr=0.1)
+
+
+def test_cli_lists_the_experiments(capsys):
+    from adaptax.cli import main
+
+    assert main(["list"]) == 0
+    assert "maml-sinusoid" in capsys.readouterr().out
