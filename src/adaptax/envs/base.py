@@ -7,9 +7,9 @@ An environment is a stateless object with pure functions over explicit state:
 
 `params` (an `EnvParams` dataclass) is everything that defines the task, so a *task* is simply an
 `EnvParams` value and `env.sample_task(key)` draws one from the task distribution. Subclasses
-implement `reset_env`, `step_env`, `get_obs` and `is_terminal`; `step` adds the auto-reset exactly as
-gymnax (0.0.x) does: when an episode ends, the returned observation and state are those of a fresh
-episode on the same `params`, while `reward` and `done` belong to the step that ended it.
+implement `reset_env`, `step_env`, `get_obs` and `is_terminal`; `step` adds the auto-reset exactly
+as gymnax (0.0.x) does: when an episode ends, the returned observation and state are those of a
+fresh episode on the same `params`, while `reward` and `done` belong to the step that ended it.
 
 Reference: gymnax `gymnax/environments/environment.py` (same API, written here so `src/` does not
 depend on gymnax).
@@ -129,7 +129,7 @@ class Environment(Generic[TEnvState, TEnvParams]):
         raise NotImplementedError
 
     def sample_task(self, key: PRNGKey) -> TEnvParams:
-        """Draws a task (an `EnvParams` value) from the task distribution; default: `default_params`.
+        """Draws a task (an `EnvParams` value); the default returns `default_params`.
 
         Args:
           key: PRNG key.

@@ -119,11 +119,10 @@ class Box(Space):
         uniform = jax.random.uniform(key_u, self.shape, self.dtype, low, high)
         normal = jax.random.normal(key_n, self.shape, self.dtype)
         exponential = jax.random.exponential(key_e, self.shape, self.dtype)
-        return jnp.where(
-            low_finite & high_finite,
-            uniform,
-            jnp.where(low_finite, low + exponential, jnp.where(high_finite, high - exponential, normal)),
-        ).astype(self.dtype)
+        one_sided = jnp.where(
+            low_finite, low + exponential, jnp.where(high_finite, high - exponential, normal)
+        )
+        return jnp.where(low_finite & high_finite, uniform, one_sided).astype(self.dtype)
 
     def contains(self, x: Array) -> Array:
         """Whether `x` has the box's shape and low ≤ x ≤ high in every coordinate."""

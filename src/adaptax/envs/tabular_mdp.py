@@ -51,7 +51,7 @@ class TabularMDP(Environment[MDPState, MDPParams]):
 
     Example:
       >>> env = TabularMDP(num_states=10, num_actions=5, horizon=10)
-      >>> task = env.sample_task(jax.random.PRNGKey(0))   # reward_mean [10, 5], transition [10, 5, 10]
+      >>> task = env.sample_task(jax.random.PRNGKey(0))  # μ: [10, 5], P: [10, 5, 10]
       >>> obs, state = env.reset(jax.random.PRNGKey(1), task)            # obs = one_hot(0, 10)
       >>> obs, state, reward, done, _ = env.step(jax.random.PRNGKey(2), state, 4, task)
 
@@ -75,6 +75,10 @@ class TabularMDP(Environment[MDPState, MDPParams]):
     def sample_task(self, key: PRNGKey) -> MDPParams:
         """Draws μ(s, a) ~ N(1, 1) and each row P(· | s, a) ~ flat Dirichlet, all independent.
 
+        A flat Dirichlet row is drawn as normalised Exp(1) variables, e_i / Σ_j e_j with
+        e_i ~ Exp(1) = Gamma(1, 1): exactly Dirichlet(1, ..., 1), and cheaper to compile and run
+        than a general Gamma sampler (it matters because a trial wrapper draws a task every step).
+
         Args:
           key: PRNG key.
 
@@ -84,8 +88,11 @@ class TabularMDP(Environment[MDPState, MDPParams]):
         key_mu, key_p = jax.random.split(key)
         s, a = self.num_states, self._num_actions
         reward_mean = 1.0 + jax.random.normal(key_mu, (s, a), jnp.float32)
-        transition = jax.random.dirichlet(key_p, jnp.ones((s,), jnp.float32), (s, a))
-        return MDPParams(reward_mean=reward_mean, transition=transition.astype(jnp.float32))
+        gammas = jax.random.exponential(key_p, (s, a, s), jnp.float32)
+        total = jnp.sum(gammas, axis=-1, keepdims=True)
+        # all-zero row (each Exp(1) draw is 0 with probability 2⁻²³): fall back to the uniform row
+        transition = jnp.where(total > 0, gammas / jnp.where(total > 0, total, 1.0), 1.0 / s)
+        return MDPParams(reward_mean=reward_mean, transition=transition)
 
     def reset_env(self, key: PRNGKey, params: MDPParams) -> tuple[Array, MDPState]:
         del key

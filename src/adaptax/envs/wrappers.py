@@ -138,6 +138,10 @@ class Trial(Environment[TrialState, TrialParams]):
     belonged to). The trial's own `params` carry nothing (`TrialParams()`), and passing the inner
     environment's params raises a ValueError: the task is sampled per trial.
 
+    Cost: as with any gymnax auto-reset, `step` evaluates the reset branch (a task draw and an
+    inner reset) at every step and selects it only at a trial boundary; under `vmap` both branches
+    always run. For the 10 × 5 tabular MDP the task draw (550 random numbers) dominates the step.
+
     Args:
       env: any gymnax-API environment (adaptax's or gymnax's own, whose `step` returns either
         `(obs, state, reward, done, info)` or `(obs, state, reward, terminated, truncated, info)`;
@@ -178,7 +182,7 @@ class Trial(Environment[TrialState, TrialParams]):
                 fixed_task = env.default_params
                 sample_task = lambda key: fixed_task
         elif not callable(sample_task):
-            raise ValueError(f"sample_task must be a function key -> EnvParams, got {sample_task!r}")
+            raise ValueError(f"sample_task must be a function key -> EnvParams: {sample_task!r}")
         self.sample_inner_task = sample_task
         self._layout, space = _layout(env)
         if not self._layout.discrete:
@@ -262,7 +266,7 @@ class Trial(Environment[TrialState, TrialParams]):
         action = jnp.asarray(action)
         if self._layout.discrete:
             if action.shape != ():
-                raise ValueError(f"discrete action must be a scalar index, got shape {action.shape}")
+                raise ValueError(f"discrete action must be a scalar, got shape {action.shape}")
             index = jnp.clip(action.astype(jnp.int32), 0, self._layout.action_size - 1)
             return jax.nn.one_hot(index, self._layout.action_size, dtype=jnp.float32)
         if action.size != self._layout.action_size:

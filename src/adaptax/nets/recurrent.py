@@ -1,10 +1,10 @@
 """Recurrent (GRU) actor-critic for RL², written for one time step and scanned by the caller.
 
-RL² (Duan et al. 2017, §3.2 and §4) feeds the tuple (observation, previous action, previous
-reward, done flag) through an embedding into a GRU whose hidden state carries over the episodes of
-a trial and is reset between trials; a softmax over the GRU output gives the policy. The bandit
-and MDP experiments use 256 GRU units and a separate GRU value baseline; the maze shares the
-torso between policy and value. This module builds exactly that:
+RL² (Duan et al. 2017, §3 and its experiments' set-up) feeds the tuple (observation, previous
+action, previous reward, done flag) through an embedding into a GRU whose hidden state carries
+over the episodes of a trial and is reset between trials; a softmax over the GRU output gives
+the policy. The bandit and MDP experiments use 256 GRU units and a separate GRU value baseline;
+the maze shares the torso between policy and value. This module builds exactly that:
 
     e_t = φ(W_e x_t + b_e)                         embedding, φ = ReLU (or tanh)
     h_t = GRU(h_{t−1} · (1 − reset_t), e_t)        reset zeroes the state BEFORE the step
@@ -16,7 +16,7 @@ The caller builds x_t (the RL² trial wrapper concatenates the observation, a on
 previous action, the previous reward and the done flag). The paper does not name the embedding's
 non-linearity for these tasks; we default to ReLU and offer tanh. Departure from the paper (not
 stated there): the policy head starts with weights scaled by 0.01, so the initial policy is close
-to uniform (Andrychowicz et al. 2021, "What matters in on-policy RL", §3.2).
+to uniform (Andrychowicz et al. 2021, "What Matters in On-Policy Reinforcement Learning?").
 
 This module imports nothing from the rest of adaptax (DESIGN.md).
 """
@@ -58,7 +58,7 @@ class GaussianOutput(NamedTuple):
 
 
 class RecurrentActorCritic(nn.Module):
-    """GRU actor-critic stepped one time step at a time (RL², Duan et al. 2017 §3.2).
+    """GRU actor-critic stepped one time step at a time (RL², Duan et al. 2017 §3).
 
     Step: `new_carry, pi, value = module.apply(params, carry, x, reset)` with `pi` the logits
     `[*batch, action_dim]` (categorical) or a `GaussianOutput` (gaussian) and `value` of shape
@@ -84,7 +84,7 @@ class RecurrentActorCritic(nn.Module):
       ((3,), ())
 
     Reference: Duan et al., "RL²: Fast Reinforcement Learning via Slow Reinforcement Learning",
-    arXiv:1611.02779, §3.2 and §4; Cho et al. 2014 (GRU).
+    arXiv:1611.02779, §3; Cho et al. 2014 (GRU).
     """
 
     action_dim: int
@@ -150,9 +150,7 @@ class RecurrentActorCritic(nn.Module):
                 f"reset must have the carry's batch shape {batch_shape}, got {jnp.shape(reset)}."
             )
         if jnp.shape(x)[:-1] != batch_shape:
-            raise ValueError(
-                f"x must have shape [*{batch_shape}, input_dim], got {jnp.shape(x)}."
-            )
+            raise ValueError(f"x must have shape [*{batch_shape}, input_dim], got {jnp.shape(x)}.")
         if self.shared_torso != (carry.value is None):
             raise ValueError(
                 "carry does not match shared_torso: build it with this module's init_carry."

@@ -137,16 +137,12 @@ def ppo_loss(
         value_loss=value_loss,
         entropy=mean_entropy,
         approx_kl=sg(masked_mean((ratio - 1.0) - log_ratio, mask)),
-        clip_fraction=sg(
-            masked_mean((jnp.abs(ratio - 1.0) > clip_eps).astype(ratio.dtype), mask)
-        ),
+        clip_fraction=sg(masked_mean((jnp.abs(ratio - 1.0) > clip_eps).astype(ratio.dtype), mask)),
     )
     return loss, info
 
 
-def normalize_advantages(
-    advantages: Array, mask: Array | None = None, eps: float = 1e-8
-) -> Array:
+def normalize_advantages(advantages: Array, mask: Array | None = None, eps: float = 1e-8) -> Array:
     """Standardise advantages to zero mean and unit standard deviation over the valid steps.
 
         Â_t = (A_t − mean(A)) / (std(A) + eps),

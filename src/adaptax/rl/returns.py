@@ -100,9 +100,7 @@ def discounted_returns(
         g = r + discount * g_tp1
         return g, g
 
-    _, g_t = lax.scan(
-        backward, jnp.asarray(last_value, dtype), (r_t, discount_t), reverse=True
-    )
+    _, g_t = lax.scan(backward, jnp.asarray(last_value, dtype), (r_t, discount_t), reverse=True)
     return g_t
 
 
