@@ -203,17 +203,28 @@ def make_meta_trainer(
     def init(params: Params, key: PRNGKey) -> MetaTrainState:
         return MetaTrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), key)
 
-    def step(state: MetaTrainState) -> tuple[MetaTrainState, MetaMetrics]:
-        key, task_key = jax.random.split(state.key)
-        tasks = sample_tasks(task_key)
+    def update(state: MetaTrainState, tasks: Any, key: PRNGKey) -> tuple[MetaTrainState,
+                                                                         MetaMetrics]:
         value, grads = jax.value_and_grad(batch_objective)(state.params, tasks)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = MetaMetrics(value, optax.tree.norm(grads))
         return MetaTrainState(params, opt_state, state.step + 1, key), metrics
 
+    def step(state: MetaTrainState) -> tuple[MetaTrainState, MetaMetrics]:
+        key, task_key = jax.random.split(state.key)
+        return update(state, sample_tasks(task_key), key)
+
     def _run(state: MetaTrainState, num_iters: int) -> tuple[MetaTrainState, MetaMetrics]:
-        return jax.lax.scan(lambda s, _: step(s), state, None, length=num_iters)
+        # The same key chain as `step`, but every iteration's tasks are drawn up front in one
+        # vectorised call: many small PRNG calls cost more than the meta-gradient on a CPU.
+        def next_keys(key, _):
+            key, task_key = jax.random.split(key)
+            return key, (key, task_key)
+
+        _, (keys, task_keys) = jax.lax.scan(next_keys, state.key, None, length=num_iters)
+        tasks = jax.vmap(sample_tasks)(task_keys)
+        return jax.lax.scan(lambda s, x: update(s, x[0], x[1]), state, (tasks, keys))
 
     run = jax.jit(_run, static_argnums=1)
     return MetaTrainer(init=init, step=jax.jit(step), run=run)
