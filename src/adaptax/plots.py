@@ -65,3 +65,37 @@ def sinusoid_figures(results: dict[str, Any], folder: Path) -> list[str]:
     plt.close(fig)
     names.append("mse_vs_steps.png")
     return names
+
+
+def baseline_bars(results: dict[str, Any], folder: Path) -> str:
+    """One panel per table row: each agent's mean ± s.e. as a bar, the paper's value as a dot."""
+    rows = results["rows"]
+    cols = min(3, len(rows))
+    nrows = (len(rows) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.6 * cols, 3.2 * nrows), squeeze=False)
+    for ax, row in zip(axes.flat, rows, strict=False):
+        names = list(row["cells"])
+        means = [row["cells"][c]["mean"] for c in names]
+        ses = [row["cells"][c]["se"] for c in names]
+        xs = range(len(names))
+        ax.bar(xs, means, yerr=ses, color="tab:blue", alpha=0.7, label="ours")
+        paper = [(i, row["cells"][c]["paper"]) for i, c in enumerate(names)
+                 if row["cells"][c].get("paper") is not None]
+        if paper:
+            ax.scatter(*zip(*paper, strict=True), color="tab:red", marker="D", s=25, zorder=3,
+                       label="paper")
+        ax.set_xticks(list(xs), [results["labels"].get(c, c) for c in names], rotation=45,
+                      ha="right", fontsize=7)
+        lo = min(means) * 0.9
+        ax.set_ylim(lo, max(max(means), max((p for _, p in paper), default=0)) * 1.03)
+        ax.set_title(f"{row['label']}", fontsize=9)
+    for ax in list(axes.flat)[len(rows):]:
+        ax.axis("off")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{results['experiment']} ({results['mode']} mode): total reward per trial",
+                 fontsize=10)
+    fig.tight_layout()
+    name = "baselines.png"
+    fig.savefig(folder / name, dpi=110)
+    plt.close(fig)
+    return name

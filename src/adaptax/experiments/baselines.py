@@ -1,0 +1,237 @@
+"""The classical agents of RL²'s Table 1 (bandits) and Table 2 (tabular MDPs), cell by cell.
+
+Every agent runs on the same 1000 instances (instance i = ``envs.instances(env, N)[i]``, the
+project's one definition, shared with RL²'s evaluation) and the same pre-drawn outcomes (common
+random numbers); hyper-parameters are chosen per setting by the best mean over the authors' grid on
+those instances, as the authors did; a cell is bold when not significantly worse than the best
+(one-sided Welch t-test, p = 0.05). ``mode=paper`` reproduces the authors' agents with their
+quirks; ``mode=clean`` fixes them (REFERENCE.md, "How the paper ran its baselines").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from adaptax.baselines import bandits as bandit_agents
+from adaptax.baselines import stats
+from adaptax.errors import ConfigError
+from adaptax.experiments import config as cfg
+from adaptax.experiments.config import param
+from adaptax.experiments.registry import Experiment, register
+from adaptax.runs import RunDir
+
+SCHEMA = "adaptax.baselines.results/1"
+
+# RL² Table 1 (Duan et al. 2017): (n, k) -> published mean total reward per column.
+BANDIT_COLUMNS = ("random", "gittins", "thompson", "optimistic_thompson", "ucb1",
+                  "epsilon_greedy", "greedy")
+BANDIT_LABELS = {"random": "Random", "gittins": "Gittins", "thompson": "TS",
+                 "optimistic_thompson": "OTS", "ucb1": "UCB1", "epsilon_greedy": "ε-greedy",
+                 "greedy": "Greedy", "bayes_optimal": "Bayes-optimal (DP)", "rl2": "RL²"}
+BANDIT_PAPER = {
+    (10, 5): (5.0, 6.6, 5.7, 6.5, 6.7, 6.6, 6.6, 6.7),
+    (10, 10): (5.0, 6.6, 5.5, 6.2, 6.7, 6.6, 6.6, 6.7),
+    (10, 50): (5.1, 6.5, 5.2, 5.5, 6.6, 6.5, 6.5, 6.8),
+    (100, 5): (49.9, 78.3, 74.7, 77.9, 78.0, 75.4, 74.8, 78.7),
+    (100, 10): (49.9, 82.8, 76.7, 81.4, 82.4, 77.4, 77.1, 83.5),
+    (100, 50): (49.8, 85.2, 64.5, 67.7, 84.3, 78.3, 78.0, 84.9),
+    (500, 5): (249.8, 405.8, 402.0, 406.7, 405.8, 388.2, 380.6, 401.6),
+    (500, 10): (249.0, 437.8, 429.5, 438.9, 437.1, 408.0, 395.0, 432.5),
+    (500, 50): (249.6, 463.7, 427.2, 437.6, 457.6, 413.6, 402.8, 438.9),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BanditBaselinesConfig:
+    """Settings of ``baselines-bandits``; the defaults are the ``default`` preset."""
+
+    mode: str = param("paper", "paper: the authors' agents and quirks; clean: fixed",
+                      choices=("paper", "clean"))
+    n: tuple[int, ...] = param((10, 100, 500), "pulls per trial (rows of Table 1)", min=1)
+    k: tuple[int, ...] = param((5, 10, 50), "arms (rows of Table 1)", min=2)
+    instances: int = param(1000, "bandit instances per cell (seeds 0..N-1)", min=2)
+    seed: int = param(0, "seed of the shared outcomes and of the agents' own randomness", min=0)
+    agents: tuple[str, ...] = param(BANDIT_COLUMNS, "agents to run", choices=BANDIT_COLUMNS)
+    ots_samples: tuple[int, ...] = param(
+        tuple(range(1, 21)), "OTS grid of posterior samples N (authors: 1..20)", min=1)
+    bayes_optimal_max_n: int = param(
+        10, "add the exact Bayes-optimal column for rows with n up to this (0: never)", min=0)
+
+    def __post_init__(self) -> None:
+        cfg.validate(self)
+        for name in ("n", "k", "agents", "ots_samples"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{name} has duplicates: {list(values)}")
+
+
+BANDIT_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"n": (10,), "k": (5,), "instances": 100, "ots_samples": (1, 4)},
+    # The OTS grid dominates the cost (every grid point draws N posterior samples per arm and
+    # step); the default preset tries 5 of the authors' 20 values.
+    "default": {"ots_samples": (1, 2, 5, 10, 20)},
+    "paper": {},
+}
+
+
+def _bandit_grid(agent: str, config: BanditBaselinesConfig) -> list[dict[str, Any]]:
+    if agent == "optimistic_thompson":
+        return [{"num_samples": s} for s in config.ots_samples]
+    return bandit_agents.bandit_grid(agent, config.mode)
+
+
+def _cell(totals: np.ndarray, paper: float | None, hparam: dict, grid_means: list) -> dict:
+    mean, se = stats.mean_se(totals)
+    cell = {"mean": mean, "se": se, "paper": paper, "hparam": hparam,
+            "grid_means": [float(m) for m in grid_means]}
+    if paper is not None:
+        cell["within_2se"] = bool(abs(mean - paper) <= 2 * se)
+    return cell
+
+
+def _table_row(label: str, setting: dict, scores: dict[str, np.ndarray],
+               cells: dict[str, dict]) -> dict[str, Any]:
+    bold = stats.not_worse_than_best(scores)
+    for name in cells:
+        cells[name]["bold"] = bool(bold[name])
+    return {"label": label, "setting": setting, "cells": cells}
+
+
+def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = False) -> dict:
+    """Every cell of Table 1 for the chosen agents; writes ``results.json`` and the report."""
+    from adaptax.baselines import bayes_optimal
+    from adaptax.envs import BernoulliBandit, instances
+
+    del resume  # cells are cheap to recompute; nothing to continue
+    t0 = time.perf_counter()
+    rows = []
+    for n in config.n:
+        for k in config.k:
+            probs = np.asarray(instances(BernoulliBandit(num_arms=k), config.instances).probs,
+                               dtype=np.float64)
+            outcomes = bandit_agents.bandit_outcomes(probs, n, config.seed)
+            paper = BANDIT_PAPER.get((n, k))
+            scores, cells = {}, {}
+            for agent in config.agents:
+                grid = _bandit_grid(agent, config)
+
+                run_fn = functools.partial(bandit_agents.run_bandit_agent, agent, probs, n,
+                                           config.seed, config.mode, outcomes=outcomes)
+                tuned = stats.tune(lambda h, f=run_fn: f(**h), grid)
+                published = paper[BANDIT_COLUMNS.index(agent)] if paper else None
+                scores[agent] = tuned.best_totals
+                cells[agent] = _cell(tuned.best_totals, published, tuned.best_hparam,
+                                     tuned.per_grid_means)
+            if n <= config.bayes_optimal_max_n:
+                totals = bayes_optimal.bayes_optimal(outcomes)
+                scores["bayes_optimal"] = totals
+                cells["bayes_optimal"] = _cell(totals, None, {}, [])
+            rows.append(_table_row(f"{n}, {k}", {"n": n, "k": k}, scores, cells))
+    results = {
+        "schema": SCHEMA, "experiment": "baselines-bandits", "mode": config.mode,
+        "instances": config.instances, "seed": config.seed,
+        "metric": "total reward per trial; mean ± standard error over instances",
+        "columns": list(config.agents), "labels": BANDIT_LABELS, "rows": rows,
+        "paper_rl2": {f"{n}, {k}": v[-1] for (n, k), v in BANDIT_PAPER.items()},
+        "seconds": round(time.perf_counter() - t0, 2), "config": cfg.to_dict(config),
+    }
+    run_dir.write_results(results)
+    report(run_dir)
+    return results
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """The paper-vs-ours markdown table: each cell 'ours ± se (paper)', bold as the paper."""
+    from adaptax.report import table
+
+    columns = list(results["columns"])
+    extra = [c for c in ("bayes_optimal", "rl2")
+             if any(c in row["cells"] for row in results["rows"])]
+    headers = ["setting"] + [results["labels"].get(c, c) for c in columns + extra]
+    body = []
+    for row in results["rows"]:
+        line = [row["label"]]
+        for c in columns + extra:
+            cell = row["cells"].get(c)
+            if cell is None:
+                line.append("—")
+                continue
+            text = f"{cell['mean']:.1f} ± {cell['se']:.1f}"
+            if cell["bold"]:
+                text = f"**{text}**"
+            if cell.get("paper") is not None:
+                flag = "" if cell.get("within_2se") else " ✗"
+                text += f" ({cell['paper']}{flag})"
+            line.append(text)
+        body.append(line)
+    return table(headers, body)
+
+
+def _hparam_table(results: dict[str, Any]) -> str:
+    from adaptax.report import table
+
+    rows = []
+    for row in results["rows"]:
+        for c, cell in row["cells"].items():
+            if cell["hparam"]:
+                rows.append([row["label"], results["labels"].get(c, c),
+                             ", ".join(f"{k}={v}" for k, v in cell["hparam"].items())])
+    return table(["setting", "agent", "chosen"], rows) if rows else "(no grids)"
+
+
+def report(run_dir: RunDir) -> str:
+    """Writes ``report.md`` and the figure from ``results.json``; returns the markdown."""
+    from adaptax.plots import baseline_bars
+
+    results = run_dir.read_results()
+    run_dir.figures_dir.mkdir(exist_ok=True)
+    figure = baseline_bars(results, run_dir.figures_dir)
+    misses = [
+        f"{row['label']} {results['labels'].get(c, c)}: {cell['mean']:.2f} ± {cell['se']:.2f} "
+        f"vs {cell['paper']}"
+        for row in results["rows"] for c, cell in row["cells"].items()
+        if cell.get("paper") is not None and not cell.get("within_2se")
+    ]
+    title = "RL² Table 1 — bandits" if "bandits" in results["experiment"] else "RL² Table 2 — MDPs"
+    text = f"""# {title}: the classical baselines ({results['mode']} mode)
+
+Command: `adaptax run {results['experiment']} --set mode={results['mode']}`; {results['instances']}
+instances per cell (instance i = `envs.instances(env, N)[i]`, shared with RL²), outcome seed
+{results['seed']}; {results['seconds']:.0f} s.
+
+Each cell: ours, mean ± standard error, with the paper's value in brackets (✗: more than two
+standard errors away). Bold: not significantly worse than the best of the row (one-sided Welch
+t-test, p = 0.05), as in the paper. Hyper-parameters chosen per setting by the best mean over the
+authors' grid on these instances, as the authors did.
+
+{format_table(results)}
+
+## Chosen hyper-parameters
+
+{_hparam_table(results)}
+
+## Cells more than two standard errors from the paper
+
+{chr(10).join('- ' + m for m in misses) if misses else 'None.'}
+
+![{figure}](figures/{figure})
+"""
+    run_dir.write_report(text)
+    return text
+
+
+def _experiment(name: str, description: str, config_cls: type, presets: dict,
+                run: Callable) -> Experiment:
+    return register(Experiment(name=name, description=description, config_cls=config_cls,
+                               presets=presets, run=run, report=report))
+
+
+BANDITS = _experiment("baselines-bandits",
+                      "RL² Table 1: Gittins, TS, OTS, UCB1, ε-greedy, greedy, random on bandits",
+                      BanditBaselinesConfig, BANDIT_PRESETS, run_bandits)

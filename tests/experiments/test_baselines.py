@@ -1,0 +1,54 @@
+"""The baselines experiments: run folder, table, bold rule, bad input."""
+
+import json
+
+import pytest
+
+from adaptax.cli import main
+from adaptax.experiments.baselines import format_table
+
+
+def test_bandit_smoke_run_writes_every_cell(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "baselines-bandits", "--preset", "smoke", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["schema"] == "adaptax.baselines.results/1"
+    (row,) = results["rows"]
+    assert row["setting"] == {"n": 10, "k": 5}
+    cells = row["cells"]
+    assert set(cells) == {"random", "gittins", "thompson", "optimistic_thompson", "ucb1",
+                          "epsilon_greedy", "greedy", "bayes_optimal"}
+    # Random pulls score n·E[p] = 10·0.5 = 5 on average; its s.e. over 100 instances is ≈ 0.2.
+    assert abs(cells["random"]["mean"] - 5.0) < 4 * cells["random"]["se"]
+    # The exact Bayes-optimal policy can only be beaten by luck, never by 4 standard errors.
+    for name, cell in cells.items():
+        assert cell["mean"] <= cells["bayes_optimal"]["mean"] + 4 * cell["se"], name
+    assert cells["bayes_optimal"]["bold"] and not cells["random"]["bold"]
+    assert cells["ucb1"]["hparam"]["c"] in [round(0.1 * i, 1) for i in range(11)]
+    assert cells["optimistic_thompson"]["hparam"]["num_samples"] in (1, 4)
+    assert len(cells["epsilon_greedy"]["grid_means"]) == 11
+    assert (out / "figures" / "baselines.png").is_file()
+    assert "| 10, 5 |" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("item, message", [
+    ("k=1", "k must be >= 2"),
+    ("n=0", "n must be >= 1"),
+    ("mode=fast", "mode must be one of"),
+    ("ots_samples=", "ots_samples must not be empty"),
+    ("agents=gittins,oracle", "agents must be one of"),
+])
+def test_bad_settings_get_one_line(item, message, capsys):
+    assert main(["run", "baselines-bandits", "--set", item]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_table_marks_bold_and_misses():
+    cell = lambda m, paper, bold, ok: {"mean": m, "se": 0.1, "paper": paper, "bold": bold,  # noqa: E731
+                                       "within_2se": ok, "hparam": {}}
+    results = {"columns": ["a", "b"], "labels": {"a": "A", "b": "B"}, "rows": [
+        {"label": "10, 5", "cells": {"a": cell(6.7, 6.6, True, True),
+                                     "b": cell(5.0, 5.5, False, False)}}]}
+    text = format_table(results)
+    assert "| 10, 5 | **6.7 ± 0.1** (6.6) | 5.0 ± 0.1 (5.5 ✗) |" in text
