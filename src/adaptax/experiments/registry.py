@@ -69,5 +69,8 @@ def names() -> list[str]:
 
 def _load_all() -> None:
     # Importing a driver module registers its experiment.
-    from adaptax.experiments import maml_sinusoid  # noqa: F401
-    from adaptax.experiments import baselines  # noqa: F401
+    from adaptax.experiments import (  # noqa: F401
+        baselines,
+        maml_rl_nav2d,
+        maml_sinusoid,
+    )

@@ -1,0 +1,364 @@
+"""MAML-RL on 2D navigation: Figure 4 (left) and App. C Table 4 of Finn et al. (2017).
+
+Trains MAML (REINFORCE inner step, TRPO outer step), a pretrained policy (multi-task TRPO on all
+tasks, no inner step) and an oracle (TRPO with the goal in the observation); a randomly initialised
+policy is the fourth row. Evaluation as the authors' code: 40 test goals (`instances(env, 40)`),
+returns after 0, 1, 2, 3 policy-gradient steps with 40 trajectories per step (α, then α/2 for
+later steps), mean ± standard error over the goals. Step 0 is the PRE-adaptation return.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from adaptax.envs.navigation2d import Navigation2D
+from adaptax.envs.registry import instances
+from adaptax.errors import ConfigError
+from adaptax.experiments import config as cfg
+from adaptax.experiments.config import param
+from adaptax.experiments.registry import Experiment, register
+from adaptax.experiments.training import train_phase
+from adaptax.nets.gaussian_mlp import GaussianMLP
+from adaptax.rl import maml_rl as mr
+from adaptax.rl.losses import gaussian_kl, masked_mean
+from adaptax.runs import RunDir
+
+NAME = "maml-rl-nav2d"
+METHODS = ("maml", "pretrained", "random", "oracle")
+LABELS = {"maml": "MAML", "pretrained": "pretrained", "random": "random init",
+          "oracle": "oracle"}
+
+# Published numbers (REFERENCE.md "MAML — reinforcement learning"; App. C Table 4).
+PAPER = {
+    "source": "Finn et al. 2017, App. C Table 4 (2D navigation, 40 test goals)",
+    "steps": [0, 1, 2, 3],
+    "maml": [-40.4, -11.7, -3.3, -3.2],
+    "pretrained": [-40.8, -19.7, -11.7, -8.5],
+    "random": [-82.7, -58.0, -53.8, -46.8],
+    "oracle": [-2.3],
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Nav2DConfig:
+    """Settings of the 2D-navigation experiment; the defaults are the ``default`` preset."""
+
+    seed: int = param(0, "PRNG seed for initialisation, training tasks and sampling", min=0)
+    iterations: int = param(40, "MAML meta-iterations (paper: up to 500)", min=1)
+    baseline_iterations: int = param(
+        40, "TRPO iterations of the pretrained and oracle policies (paper: as MAML)", min=1)
+    meta_batch: int = param(20, "tasks per meta-iteration (paper: 20)", min=1)
+    num_trajs: int = param(20, "trajectories per task per step in training (paper: 20)", min=2)
+    horizon: int = param(100, "steps per trajectory (paper: 100)", min=1)
+    inner_lr: float = param(0.1, "inner step size alpha (paper: 0.1; authors' code: 0.5)",
+                            min=0, min_exclusive=True)
+    train_inner_steps: int = param(
+        1, "inner steps meta-trained through (paper: 1; 2 trains the alpha/2 step too)",
+        min=1, max=3)
+    later_lr_factor: float = param(0.5, "step size of inner steps after the first, times alpha "
+                                   "(authors' test code: 0.5)", min=0, min_exclusive=True)
+    hidden: tuple[int, ...] = param((100, 100), "policy hidden widths (paper: 100, 100)", min=1)
+    max_kl: float = param(0.01, "TRPO trust region: mean KL (paper: 0.01)", min=0,
+                          min_exclusive=True)
+    cg_iters: int = param(10, "conjugate-gradient iterations (rllab: 10)", min=1)
+    damping: float = param(0.1, "Fisher damping (rllab: 1e-5)", min=0)
+    hvp: str = param("gauss_newton", "Fisher-vector products: gauss_newton (exact at the old "
+                     "policy, fastest), exact (third-order autodiff) or finite_difference "
+                     "(the paper's code)", choices=("gauss_newton", "exact", "finite_difference"))
+    methods: tuple[str, ...] = param(METHODS, "methods to train and evaluate", choices=METHODS)
+    eval_tasks: int = param(40, "test goals (paper: 40)", min=2)
+    eval_trajs: int = param(40, "trajectories per adaptation step at test (paper: 40)", min=2)
+    eval_steps: int = param(3, "policy-gradient steps at test (paper: 3)", min=1, max=10)
+    finetune_lr: float = param(0.1, "first fine-tuning step size of pretrained and random init "
+                               "(later steps times later_lr_factor)", min=0, min_exclusive=True)
+    figure_goals: int = param(3, "goals drawn in the trajectory figure", min=1, max=8)
+    chunk: int = param(10, "iterations per compiled dispatch, checkpoint and log line", min=1)
+
+    def __post_init__(self) -> None:
+        cfg.validate(self)
+        if "maml" not in self.methods:
+            raise ConfigError("methods must include 'maml'")
+        if len(set(self.methods)) != len(self.methods):
+            raise ConfigError(f"methods has duplicates: {list(self.methods)}")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"iterations": 2, "baseline_iterations": 2, "meta_batch": 2, "num_trajs": 4,
+              "horizon": 20, "hidden": (16, 16), "cg_iters": 3, "eval_tasks": 4,
+              "eval_trajs": 4, "figure_goals": 2, "chunk": 1},
+    "default": {"iterations": 30, "baseline_iterations": 30, "num_trajs": 10},
+    "paper": {"iterations": 500, "baseline_iterations": 500, "chunk": 25},
+}
+
+
+def _keys(seed: int) -> dict[str, Any]:
+    root = jax.random.PRNGKey(seed)
+    return {
+        "init": jax.random.fold_in(root, 0),
+        "oracle_init": jax.random.fold_in(root, 1),
+        "train": {m: jax.random.fold_in(root, 100 + i) for i, m in enumerate(METHODS)},
+        "eval": jax.random.fold_in(root, 1000),
+        "figure": jax.random.fold_in(root, 3000),
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.MAMLRL:
+    net = GaussianMLP(hidden=config.hidden, action_dim=2)
+    return mr.MAMLRL(
+        Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
+        meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
+        inner_lr=lr, inner_steps=inner_steps, later_lr_factor=config.later_lr_factor,
+        max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
+    )
+
+
+def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
+    """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures."""
+    keys = _keys(config.seed)
+    net = GaussianMLP(hidden=config.hidden, action_dim=2)
+    init = {"x": net.init(keys["init"], jnp.zeros((2,))),
+            "oracle": net.init(keys["oracle_init"], jnp.zeros((4,)))}
+    phases = {
+        "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr),
+                 config.iterations, "x"),
+        "pretrained": (_algo(config, False, 0, config.inner_lr), config.baseline_iterations, "x"),
+        "oracle": (_algo(config, True, 0, config.inner_lr), config.baseline_iterations,
+                   "oracle"),
+    }
+    trained: dict[str, Any] = {}
+    train_info: dict[str, Any] = {}
+    for method in config.methods:
+        if method == "random":
+            trained[method] = init["x"]
+            continue
+        algo, iterations, start = phases[method]
+        state = mr.MetaState(init[start], keys["train"][method], jnp.zeros((), jnp.int32))
+        result = train_phase(
+            run_dir, experiment=NAME, phase=method, run_fn=mr.make_runner(algo), state=state,
+            iterations=iterations, chunk=config.chunk, resume=resume,
+            hint="lower --set inner_lr or --set max_kl",
+        )
+        trained[method] = result.state.params
+        train_info[method] = {
+            "iterations": result.iterations,
+            "final_loss": result.final_loss,
+            "seconds_this_process": round(result.seconds, 3),
+            "iterations_per_second": round(result.iters_per_second, 4),
+        }
+    results = evaluate(config, trained, keys)
+    results.update(experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
+                   training_curves=_curves(run_dir), config=cfg.to_dict(config))
+    run_dir.write_results(results)
+    report(run_dir)
+    return results
+
+
+def _curves(run_dir: RunDir) -> dict[str, Any]:
+    """Per-chunk training diagnostics from metrics.jsonl (pre/post returns, σ, inner KL)."""
+    out: dict[str, Any] = {}
+    for r in run_dir.read_metrics():
+        c = out.setdefault(r["phase"], {k: [] for k in
+                                        ("step", "pre_return", "post_return", "std", "inner_kl")})
+        for k in c:
+            c[k].append(r.get(k))
+    return out
+
+
+def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
+             ) -> dict[str, Any]:
+    """Returns after 0…eval_steps steps on the test goals, mean ± standard error."""
+    steps = config.eval_steps
+    env = Navigation2D(horizon=config.horizon)
+    tasks = instances(env, config.eval_tasks)
+    task_keys = jax.random.split(keys["eval"], config.eval_tasks)
+
+    def curves(algo: mr.MAMLRL, params: Any, n_steps: int, task_batch: Any) -> np.ndarray:
+        fn = _curve_fn(algo, n_steps, config.eval_trajs)  # one compile per step-size schedule
+        return np.asarray(fn(params, task_batch, task_keys))
+
+    def summary(curve: np.ndarray) -> dict[str, list[float]]:
+        n = curve.shape[0]
+        return {"mean": curve.mean(0).tolist(),
+                "se": (curve.std(0, ddof=1) / np.sqrt(n)).tolist(),
+                "per_task": curve.tolist()}
+
+    methods: dict[str, Any] = {}
+    diagnostics: dict[str, Any] = {}
+    for method, params in trained.items():
+        if method == "oracle":
+            algo = _algo(config, True, 0, config.inner_lr)
+            methods[method] = summary(curves(algo, params, 0, tasks))
+            continue
+        lr = config.inner_lr if method == "maml" else config.finetune_lr
+        algo = _algo(config, False, 1, lr)
+        methods[method] = summary(curves(algo, params, steps, tasks))
+        diagnostics[method] = _step_diagnostics(algo, params, tasks, task_keys, steps,
+                                                config.eval_trajs)
+    return {
+        "schema": "adaptax.maml-rl-nav2d.results/1",
+        "metric": "undiscounted return per trajectory (horizon steps) after j policy-gradient "
+                  "steps; j = 0 is BEFORE adaptation; mean and standard error over test goals",
+        "eval_tasks": config.eval_tasks,
+        "eval_trajs": config.eval_trajs,
+        "steps": list(range(steps + 1)),
+        "step_sizes": {"maml": list(_algo(config, False, 1, config.inner_lr).step_sizes(steps)),
+                       "finetuned": list(_algo(config, False, 1, config.finetune_lr)
+                                         .step_sizes(steps))},
+        "methods": methods,
+        "adaptation_diagnostics": diagnostics,
+        "trajectories": _trajectories(config, trained, keys["figure"]),
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _curve_fn(algo: mr.MAMLRL, n_steps: int, num_trajs: int):
+    return jax.jit(jax.vmap(lambda p, t, k: mr.adaptation_returns(algo, p, t, k, n_steps,
+                                                                  num_trajs), (None, 0, 0)))
+
+
+def _step_diagnostics(algo, params, tasks, task_keys, steps, num_trajs) -> dict[str, Any]:
+    """Per step j: the policy σ, the KL each step moves the policy, and the gradient norm."""
+    d = np.asarray(_diagnostics_fn(algo, steps, num_trajs)(params, tasks, task_keys)).mean(0)
+    return {"std": d[:, 0].tolist(), "step_kl": d[:, 1].tolist(), "grad_norm": d[:, 2].tolist()}
+
+
+@functools.lru_cache(maxsize=32)
+def _diagnostics_fn(algo: mr.MAMLRL, steps: int, num_trajs: int):
+    def one(params, task, key):
+        keys = jax.random.split(key, steps + 1)
+        p, out = params, []
+        lrs = algo.step_sizes(steps)
+        for j in range(steps):
+            batch = mr.sample_batch(algo, p, task, keys[j], num_trajs)
+            grad = jax.grad(mr.inner_loss, argnums=1)(algo.apply_fn, p, batch)
+            new = mr.adapt_policy(algo, p, batch, lrs[j])
+            _, log_std = algo.apply_fn(p, batch.obs[0, 0])
+            m0, s0 = algo.apply_fn(p, batch.obs)
+            m1, s1 = algo.apply_fn(new, batch.obs)
+            kl = masked_mean(gaussian_kl(m0, s0, m1, s1), batch.mask)
+            gnorm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grad)))
+            out.append(jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm]))
+            p = new
+        return jnp.stack(out)
+
+    return jax.jit(jax.vmap(one, (None, 0, 0)))
+
+
+def _trajectories(config: Nav2DConfig, trained: dict[str, Any], key) -> dict[str, Any]:
+    """Positions of one sampled trajectory per goal before and after 1…eval_steps steps."""
+    env = Navigation2D(horizon=config.horizon)
+    goals = instances(env, config.figure_goals, start_seed=10_000)
+    out: dict[str, Any] = {"goals": np.asarray(goals.goal).tolist()}
+    for method in ("maml", "pretrained"):
+        if method not in trained:
+            continue
+        lr = config.inner_lr if method == "maml" else config.finetune_lr
+        algo = _algo(config, False, 1, lr)
+        lrs = algo.step_sizes(config.eval_steps)
+
+        def one(params, task, k, algo=algo, lrs=lrs):
+            keys = jax.random.split(k, len(lrs) + 1)
+            paths, p = [], params
+            for j in range(len(lrs) + 1):
+                batch = mr.sample_batch(algo, p, task, keys[j], config.num_trajs)
+                paths.append(batch.obs[0])
+                if j < len(lrs):
+                    p = mr.adapt_policy(algo, p, batch, lrs[j])
+            return jnp.stack(paths)
+
+        paths = jax.jit(jax.vmap(one, (None, 0, 0)))(trained[method], goals,
+                                                      jax.random.split(key, config.figure_goals))
+        out[method] = np.asarray(paths).tolist()  # [goal, step, T, 2]
+    return out
+
+
+def results_table(results: dict[str, Any]) -> str:
+    """Markdown table: ours (mean ± SE) beside the paper, pre- and post-adaptation labelled."""
+    steps = results["steps"]
+    head = ["method", "source", "pre-adaptation (0 steps)"] + [
+        f"after {j} step{'s' if j > 1 else ''}" for j in steps[1:]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method in METHODS:
+        if method not in results["methods"]:
+            continue
+        r = results["methods"][method]
+        ours = [f"{m:.1f} ± {s:.1f}" for m, s in zip(r["mean"], r["se"], strict=True)]
+        paper = [f"{v:.1f}" for v in PAPER[method]]
+        if method == "oracle":
+            ours += ["—"] * (len(steps) - 1)
+            paper += ["—"] * (len(steps) - 1)
+        lines.append(f"| {LABELS[method]} | ours | " + " | ".join(ours) + " |")
+        lines.append(f"| {LABELS[method]} | paper | " + " | ".join(paper[:len(steps)]) + " |")
+    return "\n".join(lines)
+
+
+def report(run_dir: RunDir) -> str:
+    """Writes ``report.md`` and the figures from ``results.json``; returns the markdown."""
+    from adaptax import plots_maml_rl
+
+    results = run_dir.read_results()
+    run_config = run_dir.read_config()
+    run_dir.figures_dir.mkdir(exist_ok=True)
+    figures = plots_maml_rl.nav2d_figures(results, run_dir.figures_dir)
+    c = results["config"]
+    train = "\n".join(
+        f"- {LABELS.get(m, m)}: {t['iterations']} iterations, "
+        f"{t['iterations_per_second']:.3g} it/s" for m, t in results["train"].items())
+    diag = "\n".join(
+        f"- {LABELS[m]}: σ per step {_fmt(d['std'])}; KL moved per step {_fmt(d['step_kl'], 4)}; "
+        f"inner-gradient norm {_fmt(d['grad_norm'])}"
+        for m, d in results.get("adaptation_diagnostics", {}).items())
+    figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
+    text = f"""# MAML-RL — 2D navigation
+
+Command: `adaptax run {NAME} --preset {run_config.get('preset', '?')} --seed {c['seed']}`
+
+Policy Gaussian MLP 2-{'-'.join(map(str, c['hidden']))}-2 ReLU, state-independent log σ.
+Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories × horizon
+{c['horizon']}, inner REINFORCE step α = {c['inner_lr']} ({c['train_inner_steps']} inner step(s)
+trained through), TRPO δ = {c['max_kl']}, {c['cg_iters']} CG iterations, {c['hvp']}
+Fisher-vector products, {c['iterations']} MAML / {c['baseline_iterations']} baseline iterations.
+Evaluation: {results['eval_tasks']} test goals, {results['eval_trajs']} trajectories per step,
+step sizes {results['step_sizes']['maml']} (MAML) and {results['step_sizes']['finetuned']}
+(pretrained, random init). Returns are per trajectory, mean ± standard error over goals.
+"Pre-adaptation" is the return of the meta-trained policy itself, before any gradient step;
+"after j steps" is the return after j policy-gradient steps on the new goal.
+
+## Results
+
+{results_table(results)}
+
+## Training
+
+{train}
+
+Adaptation diagnostics (test goals, mean over goals):
+{diag}
+
+## Figures
+
+{figs}
+"""
+    run_dir.write_report(text)
+    return text
+
+
+def _fmt(values: list[float], digits: int = 3) -> str:
+    return "[" + ", ".join(f"{v:.{digits}g}" for v in values) + "]"
+
+
+EXPERIMENT = register(Experiment(
+    name=NAME,
+    description="MAML-RL 2D navigation vs pretrained, random init, oracle (Fig. 4, Table 4)",
+    config_cls=Nav2DConfig,
+    presets=PRESETS,
+    run=run,
+    report=report,
+))
