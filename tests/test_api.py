@@ -23,3 +23,12 @@ def test_cli_lists_the_experiments(capsys):
 
     assert main(["list"]) == 0
     assert "maml-sinusoid" in capsys.readouterr().out
+
+
+def test_environments_are_part_of_the_api():
+    import adaptax
+
+    env = adaptax.envs.make("bernoulli-bandit", num_arms=3)
+    task = env.sample_task(jax.random.PRNGKey(0))
+    assert task.probs.shape == (3,)
+    assert {"bernoulli-bandit", "tabular-mdp", "navigation2d"} <= set(adaptax.envs.registered())

@@ -7,12 +7,14 @@ The curated public API::
     adaptax.maml.meta_loss(loss, params, support, query, lr=0.01)
     adaptax.maml.make_meta_trainer(objective, sample_tasks, optax.adam(1e-3))
 
+    adaptax.envs.make("tabular-mdp"); adaptax.envs.Trial(env, episodes=10)   # gymnax API
+
 Experiments run from the command line: ``adaptax list``, ``adaptax run maml-sinusoid``.
 """
 
 import sys as _sys
 
-from adaptax import checkpoint
+from adaptax import checkpoint, envs
 from adaptax.errors import AdaptaxError, CheckpointError, ConfigError, TrainingDiverged
 from adaptax.meta import maml, pretrain
 from adaptax.runs import RunDir
@@ -32,6 +34,7 @@ __all__ = [
     "TaskBatch",
     "TrainingDiverged",
     "checkpoint",
+    "envs",
     "maml",
     "pretrain",
 ]
