@@ -73,4 +73,5 @@ def _load_all() -> None:
         baselines,
         maml_rl_nav2d,
         maml_sinusoid,
+        rl2,
     )

@@ -1,0 +1,322 @@
+"""RL² on Bernoulli bandits and random tabular MDPs: Tables 1 and 2 of Duan et al. (2017).
+
+Two experiments share this driver:
+
+- ``rl2-bandits``: k ∈ {5, 10, 50} arms, n ∈ {10, 100, 500} pulls per trial (``--set k=5``);
+- ``rl2-mdps``: 10 states, 5 actions, horizon 10, n ∈ {10, 25, 50, 75, 100} episodes per trial.
+
+Each run meta-trains one GRU agent (`adaptax.rl.rl2`) for a budget of environment steps, then
+plays one trial on each of the 1000 evaluation instances (`adaptax.envs.instances`, seeds
+0…999, the tasks every classical baseline uses) with sampled actions and reports the mean total
+reward per trial ± 95% interval beside the paper's row. The learning curve is the raw mean
+total reward per trial of each training batch against environment steps; the paper's normalised
+curves (Gittins / OPSRL = 1, random = 0) need the baselines and come later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any
+
+import jax
+import numpy as np
+
+from adaptax.envs import BernoulliBandit, TabularMDP, instances
+from adaptax.errors import ConfigError
+from adaptax.experiments import config as cfg
+from adaptax.experiments.config import param
+from adaptax.experiments.registry import Experiment, register
+from adaptax.experiments.training import train_phase
+from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
+from adaptax.runs import RunDir
+
+# Published numbers (REFERENCE.md "RL²", Duan et al. 2017 Tables 1 and 2): setting → method → score.
+BANDIT_METHODS = ("random", "gittins", "ts", "ots", "ucb1", "eps_greedy", "greedy", "rl2")
+PAPER_BANDITS: dict[tuple[int, int], dict[str, float]] = {
+    (n, k): dict(zip(BANDIT_METHODS, row, strict=True))
+    for (n, k), row in {
+        (10, 5): (5.0, 6.6, 5.7, 6.5, 6.7, 6.6, 6.6, 6.7),
+        (10, 10): (5.0, 6.6, 5.5, 6.2, 6.7, 6.6, 6.6, 6.7),
+        (10, 50): (5.1, 6.5, 5.2, 5.5, 6.6, 6.5, 6.5, 6.8),
+        (100, 5): (49.9, 78.3, 74.7, 77.9, 78.0, 75.4, 74.8, 78.7),
+        (100, 10): (49.9, 82.8, 76.7, 81.4, 82.4, 77.4, 77.1, 83.5),
+        (100, 50): (49.8, 85.2, 64.5, 67.7, 84.3, 78.3, 78.0, 84.9),
+        (500, 5): (249.8, 405.8, 402.0, 406.7, 405.8, 388.2, 380.6, 401.6),
+        (500, 10): (249.0, 437.8, 429.5, 438.9, 437.1, 408.0, 395.0, 432.5),
+        (500, 50): (249.6, 463.7, 427.2, 437.6, 457.6, 413.6, 402.8, 438.9),
+    }.items()
+}
+MDP_METHODS = ("random", "psrl", "opsrl", "ucrl2", "beb", "eps_greedy", "greedy", "rl2")
+PAPER_MDPS: dict[int, dict[str, float]] = {
+    n: dict(zip(MDP_METHODS, row, strict=True))
+    for n, row in {
+        10: (100.1, 138.1, 144.1, 146.6, 150.2, 132.8, 134.8, 156.2),
+        25: (250.2, 408.8, 425.2, 424.1, 427.8, 377.3, 368.8, 445.7),
+        50: (499.7, 904.4, 930.7, 918.9, 917.8, 823.3, 769.3, 936.1),
+        75: (749.9, 1417.1, 1449.2, 1427.6, 1422.6, 1293.9, 1172.9, 1428.8),
+        100: (999.4, 1939.5, 1973.9, 1942.1, 1935.1, 1778.2, 1578.5, 1913.7),
+    }.items()
+}
+PAPER_SOURCE = "Duan et al. 2017 (arXiv:1611.02779), Table 1 (bandits) / Table 2 (MDPs)"
+METHOD_LABELS = {
+    "random": "Random", "gittins": "Gittins", "ts": "TS", "ots": "OTS", "ucb1": "UCB1",
+    "eps_greedy": "ε-greedy", "greedy": "Greedy", "rl2": "RL²", "psrl": "PSRL",
+    "opsrl": "OPSRL", "ucrl2": "UCRL2", "beb": "BEB",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Common:
+    """Settings shared by both RL² experiments; the defaults are the ``default`` preset."""
+
+    seed: int = param(0, "PRNG seed for initialisation, training tasks and rollouts", min=0)
+    algorithm: str = param("ppo", "update rule (paper: trpo)", choices=("ppo", "trpo"))
+    hidden_size: int = param(64, "GRU units of policy and value networks (paper: 256)", min=1)
+    embed_size: int = param(64, "input embedding width (paper: not stated; 256 at paper)", min=1)
+    trials_per_iteration: int = param(
+        1024, "trials collected per iteration (ignored when steps_per_iteration > 0)", min=1)
+    steps_per_iteration: int = param(
+        0, "environment steps per iteration; > 0 overrides trials_per_iteration (paper: 250000)",
+        min=0)
+    total_steps: int = param(
+        20_000_000, "training budget in environment steps (rounded up to whole chunks)", min=1)
+    lr: float = param(1e-3, "Adam step size (PPO; the value fit under TRPO)", min=0,
+                      min_exclusive=True)
+    epochs: int = param(4, "PPO epochs per iteration", min=1)
+    minibatches: int = param(4, "PPO minibatches of whole trials per epoch", min=1)
+    clip_eps: float = param(0.2, "PPO ratio clip", min=0, min_exclusive=True)
+    ent_coef: float = param(0.0, "PPO entropy bonus", min=0)
+    gamma: float = param(0.99, "discount (paper: 0.99)", min=0, max=1)
+    lam: float = param(0.3, "GAE lambda over the whole trial (paper: 0.3)", min=0, max=1)
+    max_kl: float = param(0.01, "TRPO mean-KL trust region (paper: 0.01)", min=0,
+                          min_exclusive=True)
+    value_steps: int = param(5, "TRPO: Adam steps fitting the value baseline per iteration",
+                             min=1)
+    eval_tasks: int = param(1000, "evaluation instances, seeds 0..N-1 (paper: 1000)", min=2)
+    chunk: int = param(0, "iterations per dispatch/checkpoint/log line (0: about 50 lines)",
+                       min=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class BanditsConfig(_Common):
+    """``rl2-bandits``: k arms with p ~ U[0, 1], trials of n pulls (RL² §3.1, Table 1)."""
+
+    k: int = param(5, "number of arms", choices=(5, 10, 50))
+    n: int = param(10, "pulls (one-step episodes) per trial", choices=(10, 100, 500))
+
+    def __post_init__(self) -> None:
+        cfg.validate(self)
+        _check_common(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class MDPsConfig(_Common):
+    """``rl2-mdps``: random 10-state, 5-action MDPs, horizon 10, n episodes (RL² §3.2, Table 2)."""
+
+    n: int = param(10, "episodes per trial", choices=(10, 25, 50, 75, 100))
+
+    def __post_init__(self) -> None:
+        cfg.validate(self)
+        _check_common(self)
+
+
+def _check_common(config: _Common) -> None:
+    fixed_trials = config.steps_per_iteration == 0  # otherwise batch_size rounds it
+    uneven = config.trials_per_iteration % config.minibatches
+    if config.algorithm == "ppo" and fixed_trials and uneven:
+        raise ConfigError(
+            f"minibatches ({config.minibatches}) must divide trials_per_iteration "
+            f"({config.trials_per_iteration})"
+        )
+
+
+_SMOKE = {"hidden_size": 16, "embed_size": 16, "trials_per_iteration": 32, "minibatches": 2,
+          "epochs": 2, "total_steps": 32 * 10 * 6, "eval_tasks": 50, "chunk": 2}
+BANDIT_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": _SMOKE,
+    "default": {},
+    "long": {"hidden_size": 128, "embed_size": 128, "total_steps": 300_000_000},
+    # 250,000 steps per iteration for 1000 iterations (REFERENCE.md "RL²").
+    "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
+              "steps_per_iteration": 250_000, "total_steps": 250_000_000},
+}
+MDP_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
+    "default": {},
+    "long": {"hidden_size": 128, "embed_size": 128, "total_steps": 300_000_000},
+    # 250,000 steps per iteration for 10,000 iterations.
+    "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
+              "steps_per_iteration": 250_000, "total_steps": 2_500_000_000},
+}
+
+
+def _setting(config: _Common) -> tuple[str, Any, int, dict[str, int], dict[str, float]]:
+    """(experiment name, inner env, episodes, setting dict, paper row) of a config."""
+    if isinstance(config, BanditsConfig):
+        return ("rl2-bandits", BernoulliBandit(num_arms=config.k), config.n,
+                {"k": config.k, "n": config.n}, PAPER_BANDITS[(config.n, config.k)])
+    return ("rl2-mdps", TabularMDP(num_states=10, num_actions=5, horizon=10), config.n,
+            {"n": config.n}, PAPER_MDPS[config.n])
+
+
+def batch_size(config: _Common, steps_per_trial: int) -> int:
+    """Trials per iteration: `trials_per_iteration`, or steps_per_iteration / T rounded down
+    to a multiple of the PPO minibatches (at least one per minibatch)."""
+    if config.steps_per_iteration <= 0:
+        return config.trials_per_iteration
+    unit = config.minibatches if config.algorithm == "ppo" else 1
+    return max(unit, config.steps_per_iteration // steps_per_trial // unit * unit)
+
+
+def settings_of(config: _Common, trials: int) -> RL2Settings:
+    """The learner's `RL2Settings` for a config."""
+    return RL2Settings(
+        hidden_size=config.hidden_size, embed_size=config.embed_size, trials_per_batch=trials,
+        algorithm=config.algorithm, gamma=config.gamma, lam=config.lam, lr=config.lr,
+        epochs=config.epochs, minibatches=config.minibatches, clip_eps=config.clip_eps,
+        ent_coef=config.ent_coef, max_kl=config.max_kl, value_steps=config.value_steps,
+    )
+
+
+def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
+    """Meta-trains RL², evaluates on the fixed instances, writes results.json and report.md."""
+    name, env, episodes, setting, paper = _setting(config)
+    steps_per_trial = trial_length(env, episodes)
+    trials = batch_size(config, steps_per_trial)
+    steps_per_iter = trials * steps_per_trial
+    iterations = max(1, math.ceil(config.total_steps / steps_per_iter))
+    chunk = min(config.chunk or max(1, math.ceil(iterations / 50)), iterations)
+    # whole chunks only: one compiled program (a shorter last chunk would compile a second one)
+    iterations = math.ceil(iterations / chunk) * chunk
+    learner = make_rl2(env, episodes, settings_of(config, trials))
+    root = jax.random.PRNGKey(config.seed)
+    state = learner.init(jax.random.fold_in(root, 0))
+    t0 = time.perf_counter()
+    result = train_phase(
+        run_dir, experiment=name, phase="rl2", run_fn=learner.run, state=state,
+        iterations=iterations, chunk=chunk, resume=resume,
+        hint="lower --set lr (PPO) or --set max_kl (TRPO)",
+    )
+    train_seconds = time.perf_counter() - t0
+
+    tasks = instances(env, config.eval_tasks)
+    t1 = time.perf_counter()
+    scores = np.asarray(learner.evaluate(result.state.params, tasks, jax.random.fold_in(root, 1)))
+    eval_seconds = time.perf_counter() - t1
+    curve = [r for r in run_dir.read_metrics() if r.get("phase") == "rl2"]
+    results = {
+        "schema": f"adaptax.{name}.results/1",
+        "experiment": name,
+        "setting": setting,
+        "metric": "total reward per trial on instances 0..N-1, sampled actions; mean and 95% "
+                  "interval half-width 1.96·std/sqrt(N)",
+        "rl2": {
+            "mean": float(scores.mean()),
+            "ci95": float(1.96 * scores.std(ddof=1) / np.sqrt(scores.size)),
+            "std": float(scores.std(ddof=1)),
+            "eval_tasks": int(scores.size),
+            "actions": "sampled",
+        },
+        "paper": {"source": PAPER_SOURCE, **paper},
+        "train": {
+            "algorithm": config.algorithm,
+            "iterations": result.iterations,
+            "trials_per_iteration": trials,
+            "steps_per_trial": steps_per_trial,
+            "steps_per_iteration": steps_per_iter,
+            "env_steps": result.iterations * steps_per_iter,
+            "seconds_this_process": round(train_seconds, 2),
+            "env_steps_per_second": round(result.iters_per_second * steps_per_iter, 1),
+            "final_loss": result.final_loss,
+            "eval_seconds": round(eval_seconds, 2),
+        },
+        "curve": {
+            "env_steps": [r["step"] * steps_per_iter for r in curve],
+            "trial_return": [r["trial_return"] for r in curve],
+            "steps_per_second": [
+                round(r["env_steps"] * (r["step"] - prev) / r["seconds"], 1)
+                for r, prev in zip(curve, [0] + [r["step"] for r in curve[:-1]], strict=True)
+            ],
+        },
+        "config": cfg.to_dict(config),
+    }
+    run_dir.write_results(results)
+    report(run_dir)
+    return results
+
+
+def _fmt_setting(setting: dict[str, int]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in setting.items())
+
+
+def report(run_dir: RunDir) -> str:
+    """Writes ``report.md`` and the learning-curve figure from ``results.json``."""
+    from adaptax import plots_rl2
+
+    results = run_dir.read_results()
+    run_config = run_dir.read_config()
+    run_dir.figures_dir.mkdir(exist_ok=True)
+    figures = plots_rl2.learning_curve(results, run_dir.figures_dir)
+    r, p, t, c = results["rl2"], results["paper"], results["train"], results["config"]
+    methods = [m for m in p if m not in ("source", "rl2")]
+    header = "| setting | RL² (ours) | RL² (paper) | " + " | ".join(
+        METHOD_LABELS[m] + " (paper)" for m in methods) + " |"
+    sep = "|" + "---|" * (3 + len(methods))
+    row = (f"| {_fmt_setting(results['setting'])} | {r['mean']:.2f} ± {r['ci95']:.2f} | "
+           f"{p['rl2']} | " + " | ".join(str(p[m]) for m in methods) + " |")
+    figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
+    sets = " ".join(f"--set {k}={v}" for k, v in results["setting"].items())
+    text = f"""# RL² — {results['experiment']}
+
+Command: `adaptax run {results['experiment']} --preset {run_config.get('preset', '?')} {sets} \
+--seed {c['seed']}` (backend: {run_config.get('backend', '?')})
+
+GRU {c['hidden_size']} (embedding {c['embed_size']}), separate GRU value baseline,
+{t['algorithm'].upper()}, GAE γ = {c['gamma']}, λ = {c['lam']} over the whole trial.
+Evaluation: one trial on each of {r['eval_tasks']} fixed instances (seeds 0…{r['eval_tasks'] - 1}),
+{r['actions']} actions; total reward per trial, mean ± 95% interval.
+
+## Results
+
+{header}
+{sep}
+{row}
+
+Paper: {p['source']}.
+
+## Training
+
+- {t['iterations']} iterations × {t['trials_per_iteration']} trials × {t['steps_per_trial']} steps
+  = {t['env_steps']:,} environment steps
+- {t['env_steps_per_second']:,.0f} trained steps/s (median over chunks, compile excluded);
+  {t['seconds_this_process']:.0f} s of training in this process, evaluation {t['eval_seconds']} s
+
+The learning curve shows the raw mean total reward per training trial (sampled actions); the
+paper's normalised curves (Gittins / OPSRL = 1, random = 0) need the classical baselines.
+
+## Figures
+
+{figs}
+"""
+    run_dir.write_report(text)
+    return text
+
+
+BANDITS = register(Experiment(
+    name="rl2-bandits",
+    description="RL² on Bernoulli bandits, k in {5,10,50}, n in {10,100,500} (Duan et al. Table 1)",
+    config_cls=BanditsConfig,
+    presets=BANDIT_PRESETS,
+    run=run,
+    report=report,
+))
+MDPS = register(Experiment(
+    name="rl2-mdps",
+    description="RL² on random tabular MDPs, n in {10,25,50,75,100} episodes (Duan et al. Table 2)",
+    config_cls=MDPsConfig,
+    presets=MDP_PRESETS,
+    run=run,
+    report=report,
+))

@@ -1,0 +1,516 @@
+"""RL²: a GRU actor-critic meta-trained over trials with PPO or TRPO (Duan et al. 2017).
+
+One training iteration, compiled as a whole:
+
+1. Collect B trials. Each starts from `Trial.reset_to_task` on a freshly drawn task with a
+   zero hidden state and runs exactly one trial of T = n · horizon steps through `rollout`
+   (vmapped over trials). The hidden state is carried across the n episode boundaries inside
+   the trial; the done flag d_{t−1} reaches the policy only as an input (RL² §2.3).
+2. GAE(γ, λ) over the whole trial, with `dones` = trial end only (RL² §3: γ = 0.99, λ = 0.3).
+3. Update by backpropagation through the whole trial: the policy is recomputed by
+   `RecurrentActorCritic.unroll` over the stored inputs x_t with resets r_0 = 1 (trial start)
+   and r_t = trial_done_{t−1} (never inside a trial), then
+     - PPO: `epochs` passes over `minibatches` minibatches of whole trials (clipped surrogate,
+       Adam); the policy and value gradients are clipped to `max_grad_norm` separately.
+     - TRPO: `trpo_step` on the policy parameters (mean KL ≤ δ = 0.01, RL² §3), then the separate
+       GRU value baseline is fitted by `value_steps` full-batch Adam steps on the λ-returns.
+
+`run(state, n)` scans n iterations in one dispatch (the `train_phase` contract); `evaluate`
+plays one trial on each of a given set of tasks (e.g. `instances(env, 1000)`) and returns the
+total reward per trial.
+
+Departures (not stated in the paper): advantages are standardised per (mini)batch; the PPO
+variant follows the independent PPO reproduction of RL² (REFERENCE.md); TRPO's CG damping is
+`trpo_step`'s default 0.1 (rllab: 1e-5; see its docstring).
+
+Reference: Duan et al., "RL²: Fast reinforcement learning via slow reinforcement learning",
+arXiv:1611.02779, §2–3; Schulman et al. 2015 (TRPO), 2016 (GAE), 2017 (PPO).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from adaptax.envs.base import require_int
+from adaptax.envs.wrappers import Trial, TrialParams, policy_input_size
+from adaptax.nets.recurrent import RecurrentActorCritic, RecurrentCarry
+from adaptax.rl.losses import (
+    categorical_entropy,
+    categorical_kl,
+    categorical_log_prob,
+    importance_surrogate,
+    masked_mean,
+)
+from adaptax.rl.ppo import normalize_advantages, ppo_loss
+from adaptax.rl.returns import gae
+from adaptax.rl.rollout import RolloutCarry, Trajectory, rollout
+from adaptax.rl.trpo import trpo_step
+from adaptax.types import Array, Params, PRNGKey
+
+__all__ = [
+    "RL2Batch",
+    "RL2Learner",
+    "RL2Metrics",
+    "RL2Settings",
+    "RL2State",
+    "learner_inputs",
+    "make_rl2",
+    "trial_length",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class RL2Settings:
+    """Hyper-parameters of the RL² learner (static: changing one recompiles).
+
+    Attributes:
+      hidden_size: GRU units (paper: 256).
+      embed_size: width of the input embedding (paper: not stated; we use 256 with GRU 256).
+      trials_per_batch: B, trials collected per iteration (paper: 250,000 steps / T).
+      algorithm: "ppo" or "trpo" (paper: TRPO).
+      gamma: discount γ (paper: 0.99).
+      lam: GAE λ (paper: 0.3 for bandits and MDPs).
+      lr: Adam step size of the PPO update (both networks) and of the TRPO value fit.
+      epochs: PPO passes over the batch.
+      minibatches: PPO minibatches of whole trials per pass (must divide B).
+      clip_eps: PPO ratio clip ε.
+      vf_coef: PPO value-loss weight.
+      ent_coef: PPO entropy bonus.
+      max_grad_norm: PPO gradient clip, applied to the policy and value gradients separately.
+      max_kl: TRPO trust region δ (paper: 0.01).
+      cg_iters: TRPO conjugate-gradient iterations.
+      cg_damping: TRPO damping λ of the Fisher matrix.
+      value_steps: TRPO: Adam steps fitting the value baseline per iteration.
+    """
+
+    hidden_size: int = 256
+    embed_size: int = 256
+    trials_per_batch: int = 256
+    algorithm: Literal["ppo", "trpo"] = "ppo"
+    gamma: float = 0.99
+    lam: float = 0.3
+    lr: float = 1e-3
+    epochs: int = 4
+    minibatches: int = 4
+    clip_eps: float = 0.2
+    vf_coef: float = 0.5
+    ent_coef: float = 0.0
+    max_grad_norm: float = 1.0
+    max_kl: float = 0.01
+    cg_iters: int = 10
+    cg_damping: float = 0.1
+    value_steps: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_size", "embed_size", "trials_per_batch", "epochs", "minibatches",
+                     "cg_iters", "value_steps"):
+            require_int(name, getattr(self, name), minimum=1)
+        if self.algorithm not in ("ppo", "trpo"):
+            raise ValueError(f"algorithm must be 'ppo' or 'trpo', got {self.algorithm!r}")
+        if self.algorithm == "ppo" and self.trials_per_batch % self.minibatches:
+            raise ValueError(
+                f"minibatches ({self.minibatches}) must divide trials_per_batch "
+                f"({self.trials_per_batch})"
+            )
+        for name in ("gamma", "lam"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        for name in ("lr", "clip_eps", "max_grad_norm", "max_kl"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("vf_coef", "ent_coef", "cg_damping"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+class RL2State(NamedTuple):
+    """The learner's state.
+
+    Attributes:
+      params: the actor-critic's variables (`{"params": {"policy_*": …, "value_*": …}}`).
+      opt_state: Adam state (PPO: both networks; TRPO: used by the value fit only).
+      key: PRNG key for task draws, rollouts and minibatch shuffles.
+      iteration: number of iterations done (int32 scalar).
+    """
+
+    params: Params
+    opt_state: Any
+    key: PRNGKey
+    iteration: Array
+
+
+class RL2Metrics(NamedTuple):
+    """Per-iteration diagnostics (scalars; `run` stacks them along a leading axis).
+
+    Attributes:
+      loss: PPO: the last minibatch's total loss; TRPO: surrogate loss after the step plus the
+        value loss (the field `train_phase` watches for NaN).
+      trial_return: mean total reward per trial of the batch collected this iteration.
+      policy_loss: the policy surrogate loss.
+      value_loss: ½ mean squared error of the value baseline.
+      entropy: mean policy entropy (nats).
+      kl: PPO: approximate KL of the last minibatch; TRPO: mean KL of the accepted step.
+      env_steps: environment steps collected this iteration (B·T, counted inside the trials).
+    """
+
+    loss: Array
+    trial_return: Array
+    policy_loss: Array
+    value_loss: Array
+    entropy: Array
+    kl: Array
+    env_steps: Array
+
+
+class RL2Batch(NamedTuple):
+    """What the update sees, time-major: leading axes [T, B].
+
+    Attributes:
+      xs: the policy inputs x_t (`Trial` observations), [T, B, D].
+      resets: r_t = 1 where the hidden state is zeroed before step t (trial starts only), [T, B].
+      action: a_t, [T, B].
+      log_prob: log π_old(a_t | ·) at sampling time, [T, B].
+      value: V_old(x_≤t), [T, B].
+      advantages: GAE advantages, [T, B].
+      returns: λ-return targets, [T, B].
+      mask: 1 for steps inside the trial (0 after an early trial end), [T, B].
+    """
+
+    xs: Array
+    resets: Array
+    action: Array
+    log_prob: Array
+    value: Array
+    advantages: Array
+    returns: Array
+    mask: Array
+
+
+class RL2Learner(NamedTuple):
+    """The RL² learner's pure functions (built by `make_rl2`).
+
+    Attributes:
+      network: the `RecurrentActorCritic` module.
+      trial: the `Trial` wrapper over the inner environment.
+      settings: the `RL2Settings`.
+      trial_steps: T, steps per trial.
+      init: `key -> RL2State`.
+      policy_fn: `(params, carry, obs, key) -> (carry, action, log_prob, value)`, one stream.
+      collect: `(params, tasks, key) -> Trajectory` with leading axes [B, T] (one trial per task).
+      prepare: `Trajectory -> RL2Batch` (advantages, returns, time-major inputs).
+      update: `(RL2State, RL2Batch, key) -> (RL2State, RL2Metrics)`, the PPO or TRPO update.
+      step: `RL2State -> (RL2State, RL2Metrics)`, one jitted iteration.
+      run: `(RL2State, n) -> (RL2State, RL2Metrics)`, n iterations in one dispatch (jitted).
+      evaluate: `(params, tasks, key) -> [N]` total reward per trial (jitted; sampled actions).
+    """
+
+    network: RecurrentActorCritic
+    trial: Trial
+    settings: RL2Settings
+    trial_steps: int
+    init: Callable[[PRNGKey], RL2State]
+    policy_fn: Callable[..., Any]
+    collect: Callable[[Params, Any, PRNGKey], Trajectory]
+    prepare: Callable[[Trajectory], RL2Batch]
+    update: Callable[[RL2State, RL2Batch, PRNGKey], tuple[RL2State, RL2Metrics]]
+    step: Callable[[RL2State], tuple[RL2State, RL2Metrics]]
+    run: Callable[[RL2State, int], tuple[RL2State, RL2Metrics]]
+    evaluate: Callable[[Params, Any, PRNGKey], Array]
+
+
+def trial_length(env: Any, episodes: int) -> int:
+    """T = steps in one trial of `episodes` fixed-length episodes of `env`.
+
+        T = n · horizon   (bandit: horizon 1, so T = n pulls)
+
+    Args:
+      env: the inner environment: one with a `horizon` attribute, or a `BernoulliBandit`.
+      episodes: n >= 1.
+
+    Returns:
+      T as an int.
+
+    Example:
+      >>> trial_length(TabularMDP(horizon=10), 25)
+      250
+    """
+    from adaptax.envs.bandits import BernoulliBandit
+
+    episodes = require_int("episodes", episodes, minimum=1)
+    if isinstance(env, BernoulliBandit):
+        return episodes
+    horizon = getattr(env, "horizon", None)
+    if horizon is None:
+        raise ValueError(
+            f"cannot tell the episode length of {env!r}: pass max_trial_steps to make_rl2"
+        )
+    return episodes * int(horizon)
+
+
+def learner_inputs(traj: Trajectory) -> tuple[Array, Array, Array]:
+    """The inputs the update's `unroll` receives for one collected trial, time-major.
+
+        resets_0 = 1,  resets_t = trial_done_{t−1}   (never an inner episode's end)
+        mask_t = 1 − [trial ended before t]
+
+    Args:
+      traj: a trajectory of one stream (leading axis T) whose `info` holds `"trial_done"`.
+
+    Returns:
+      `(xs [T, D], resets [T] bool, mask [T] float32)`.
+
+    Example:
+      >>> xs, resets, mask = learner_inputs(traj)   # doctest: +SKIP
+      >>> resets.tolist()[:3]                        # [True, False, False]  # doctest: +SKIP
+    """
+    trial_done = traj.info["trial_done"].astype(bool)
+    resets = jnp.concatenate([jnp.ones((1,), bool), trial_done[:-1]])
+    ended_before = jnp.cumsum(trial_done.astype(jnp.int32)) - trial_done.astype(jnp.int32)
+    mask = (ended_before == 0).astype(jnp.float32)
+    return traj.obs, resets, mask
+
+
+class _WithinTrial:
+    """A `Trial` whose `step` never draws the next task: `Trial.step_env` (no trial auto-reset).
+
+    The rollout plays exactly one trial, so the auto-reset branch (a task draw at every step under
+    vmap) would be computed and thrown away; the inner environment still auto-resets between
+    episodes on the same task.
+    """
+
+    def __init__(self, trial: Trial):
+        self.trial = trial
+
+    def step(self, key: PRNGKey, state: Any, action: Array, params: Any) -> Any:
+        del params
+        return self.trial.step_env(key, state, action, TrialParams())
+
+
+def _split_params(params: Params) -> tuple[Params, Params]:
+    """({"params": policy_* subtrees}, {"params": value_* subtrees})."""
+    inner = params["params"]
+    policy = {k: v for k, v in inner.items() if k.startswith("policy")}
+    value = {k: v for k, v in inner.items() if not k.startswith("policy")}
+    return {"params": policy}, {"params": value}
+
+
+def _merge_params(policy: Params, value: Params) -> Params:
+    return {"params": {**policy["params"], **value["params"]}}
+
+
+def _clip_by_norm(tree: Params, max_norm: float) -> Params:
+    norm = optax.tree.norm(tree)
+    scale = jnp.minimum(1.0, max_norm / jnp.maximum(norm, 1e-12))
+    return jax.tree.map(lambda g: g * scale, tree)
+
+
+def make_rl2(
+    env: Any,
+    episodes: int,
+    settings: RL2Settings = RL2Settings(),
+    max_trial_steps: int | None = None,
+) -> RL2Learner:
+    """Builds the RL² learner for trials of `episodes` episodes of a discrete-action `env`.
+
+    Objective (RL² §2.2): maximise E_task E_trial [Σ_{t<T} γ^t r_t] over a policy π(a_t | h_t),
+    h_t = GRU(h_{t−1}, embed(o_t, a_{t−1}, r_{t−1}, d_{t−1})), h reset only at trial starts.
+
+    Args:
+      env: a gymnax-API inner environment with a `Discrete` action space and `sample_task`.
+      episodes: n, episodes per trial.
+      settings: `RL2Settings`.
+      max_trial_steps: T; default `trial_length(env, episodes)`. Steps after an early trial end
+        are masked out of every loss.
+
+    Returns:
+      An `RL2Learner`.
+
+    Example:
+      >>> learner = make_rl2(BernoulliBandit(5), 10, RL2Settings(hidden_size=32, embed_size=32))
+      >>> state = learner.init(jax.random.PRNGKey(0))
+      >>> state, metrics = learner.run(state, 10)          # 10 iterations, one dispatch
+      >>> scores = learner.evaluate(state.params, instances(BernoulliBandit(5), 1000),
+      ...                           jax.random.PRNGKey(1))  # [1000] totals per trial
+
+    Reference: Duan et al. 2017, §2–3.
+    """
+    if not isinstance(settings, RL2Settings):
+        raise ValueError(f"settings must be an RL2Settings, got {type(settings).__name__}")
+    trial = Trial(env, episodes=episodes)
+    space = trial.action_space()
+    if not hasattr(space, "n"):
+        raise ValueError("RL² here needs a Discrete action space (softmax policy)")
+    num_actions = int(space.n)
+    steps = (
+        trial_length(env, episodes)
+        if max_trial_steps is None
+        else require_int("max_trial_steps", max_trial_steps, minimum=1)
+    )
+    input_size = policy_input_size(env)
+    net = RecurrentActorCritic(
+        action_dim=num_actions, hidden_size=settings.hidden_size, embed_size=settings.embed_size
+    )
+    optimizer = optax.adam(settings.lr)
+    s = settings
+    stepper = _WithinTrial(trial)
+
+    def init(key: PRNGKey) -> RL2State:
+        key_init, key = jax.random.split(key)
+        params = net.init(key_init, net.init_carry(), jnp.zeros((input_size,)), jnp.array(True))
+        return RL2State(params, optimizer.init(params), key, jnp.zeros((), jnp.int32))
+
+    def policy_fn(
+        params: Params, carry: RecurrentCarry, obs: Array, key: PRNGKey
+    ) -> tuple[RecurrentCarry, Array, Array, Array]:
+        # reset = False: the rollout starts every trial from a zero carry (trial start).
+        carry, logits, value = net.apply(params, carry, obs, jnp.array(False))
+        action = jax.random.categorical(key, logits)
+        return carry, action, categorical_log_prob(logits, action), value
+
+    def collect_one(params: Params, task: Any, key: PRNGKey) -> Trajectory:
+        key_reset, key_roll = jax.random.split(key)
+        obs, state = trial.reset_to_task(key_reset, task)
+        carry = RolloutCarry(state, obs, net.init_carry(), key_roll)
+        _, traj = rollout(stepper, None, policy_fn, params, carry, steps)
+        return traj
+
+    def collect(params: Params, tasks: Any, key: PRNGKey) -> Trajectory:
+        num = jax.tree.leaves(tasks)[0].shape[0]
+        keys = jax.random.split(key, num)
+        return jax.vmap(collect_one, in_axes=(None, 0, 0))(params, tasks, keys)
+
+    def prepare_one(traj: Trajectory) -> RL2Batch:
+        xs, resets, mask = learner_inputs(traj)
+        # GAE over the whole trial; dones = trial end only (RL² §3: γ 0.99, λ 0.3). A trial cut
+        # at T without ending bootstraps from 0: fixed-length trials always end at T.
+        out = gae(traj.reward * mask, traj.value, traj.info["trial_done"], 0.0, s.gamma, s.lam)
+        return RL2Batch(xs, resets, traj.action, traj.log_prob, traj.value,
+                        out.advantages * mask, out.returns, mask)
+
+    def prepare(traj: Trajectory) -> RL2Batch:
+        batch = jax.vmap(prepare_one)(traj)  # [B, T, ...]
+        return jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), batch)  # [T, B, ...]
+
+    def unroll(params: Params, batch: RL2Batch) -> tuple[Array, Array]:
+        carry = net.init_carry(batch.resets.shape[1])
+        _, logits, values = net.unroll(params, carry, batch.xs, batch.resets)
+        return logits, values
+
+    def ppo_minibatch_loss(params: Params, mb: RL2Batch) -> tuple[Array, Any]:
+        logits, values = unroll(params, mb)
+        advantages = normalize_advantages(mb.advantages, mb.mask)
+        return ppo_loss(
+            categorical_log_prob(logits, mb.action), mb.log_prob, advantages, values, mb.value,
+            mb.returns, categorical_entropy(logits), clip_eps=s.clip_eps, vf_coef=s.vf_coef,
+            ent_coef=s.ent_coef, clip_value=False, mask=mb.mask,
+        )
+
+    def ppo_update(state: RL2State, batch: RL2Batch, key: PRNGKey) -> tuple[RL2State, RL2Metrics]:
+        num_trials = batch.resets.shape[1]
+        size = num_trials // s.minibatches
+
+        def minibatch(carry: tuple[Params, Any], idx: Array) -> tuple[Any, Any]:
+            params, opt_state = carry
+            mb = jax.tree.map(lambda x: x[:, idx], batch)
+            (loss, info), grads = jax.value_and_grad(ppo_minibatch_loss, has_aux=True)(params, mb)
+            g_pi, g_v = _split_params(grads)
+            grads = _merge_params(_clip_by_norm(g_pi, s.max_grad_norm),
+                                  _clip_by_norm(g_v, s.max_grad_norm))
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), (loss, info)
+
+        def epoch(carry: tuple[Params, Any], k: PRNGKey) -> tuple[Any, Any]:
+            order = jax.random.permutation(k, num_trials).reshape(s.minibatches, size)
+            return jax.lax.scan(minibatch, carry, order)
+
+        (params, opt_state), (losses, infos) = jax.lax.scan(
+            epoch, (state.params, state.opt_state), jax.random.split(key, s.epochs)
+        )
+        metrics = RL2Metrics(
+            loss=losses[-1, -1], trial_return=jnp.zeros(()),
+            policy_loss=infos.policy_loss[-1, -1], value_loss=infos.value_loss[-1, -1],
+            entropy=infos.entropy[-1, -1], kl=infos.approx_kl[-1, -1], env_steps=jnp.zeros(()),
+        )
+        return state._replace(params=params, opt_state=opt_state), metrics
+
+    def trpo_update(state: RL2State, batch: RL2Batch, key: PRNGKey) -> tuple[RL2State, RL2Metrics]:
+        del key
+        policy_params, value_params = _split_params(state.params)
+        old_logits, _ = unroll(state.params, batch)
+        old_logits = jax.lax.stop_gradient(old_logits)
+        advantages = normalize_advantages(batch.advantages, batch.mask)
+
+        def policy_logits(p: Params) -> Array:
+            return unroll(_merge_params(p, value_params), batch)[0]
+
+        def loss_fn(p: Params) -> Array:
+            logp = categorical_log_prob(policy_logits(p), batch.action)
+            return -importance_surrogate(logp, batch.log_prob, advantages, batch.mask)
+
+        def kl_fn(p: Params) -> Array:
+            return masked_mean(categorical_kl(old_logits, policy_logits(p)), batch.mask)
+
+        policy_params, info = trpo_step(
+            loss_fn, kl_fn, policy_params, max_kl=s.max_kl, cg_iters=s.cg_iters,
+            damping=s.cg_damping,
+        )
+
+        def value_loss(vp: Params) -> Array:
+            _, values = unroll(_merge_params(policy_params, vp), batch)
+            return 0.5 * masked_mean(jnp.square(values - batch.returns), batch.mask)
+
+        def fit(carry: tuple[Params, Any], _: None) -> tuple[Any, Array]:
+            vp, opt_state = carry
+            loss, g = jax.value_and_grad(value_loss)(vp)
+            # Adam over the full tree with zero policy gradients leaves the policy unchanged.
+            full_g = _merge_params(jax.tree.map(jnp.zeros_like, policy_params), g)
+            full_p = _merge_params(policy_params, vp)
+            updates, opt_state = optimizer.update(full_g, opt_state, full_p)
+            return (_split_params(optax.apply_updates(full_p, updates))[1], opt_state), loss
+
+        (value_params, opt_state), v_losses = jax.lax.scan(
+            fit, (value_params, state.opt_state), None, length=s.value_steps
+        )
+        entropy = masked_mean(categorical_entropy(old_logits), batch.mask)
+        metrics = RL2Metrics(
+            loss=info.loss_after + v_losses[-1], trial_return=jnp.zeros(()),
+            policy_loss=info.loss_after, value_loss=v_losses[-1], entropy=entropy, kl=info.kl,
+            env_steps=jnp.zeros(()),
+        )
+        params = _merge_params(policy_params, value_params)
+        return state._replace(params=params, opt_state=opt_state), metrics
+
+    update = ppo_update if s.algorithm == "ppo" else trpo_update
+
+    def step(state: RL2State) -> tuple[RL2State, RL2Metrics]:
+        key, key_task, key_roll, key_update = jax.random.split(state.key, 4)
+        tasks = jax.vmap(env.sample_task)(jax.random.split(key_task, s.trials_per_batch))
+        traj = collect(state.params, tasks, key_roll)
+        batch = prepare(traj)
+        state, metrics = update(state, batch, key_update)
+        trial_return = jnp.mean(jnp.sum(batch_rewards(traj), axis=1))
+        env_steps = jnp.sum(batch.mask)  # float32: exact up to 2²⁴ steps per iteration
+        metrics = metrics._replace(trial_return=trial_return, env_steps=env_steps)
+        return state._replace(key=key, iteration=state.iteration + 1), metrics
+
+    def batch_rewards(traj: Trajectory) -> Array:
+        return traj.reward * jax.vmap(lambda t: learner_inputs(t)[2])(traj)
+
+    def _run(state: RL2State, num_iters: int) -> tuple[RL2State, RL2Metrics]:
+        return jax.lax.scan(lambda c, _: step(c), state, None, length=num_iters)
+
+    def _evaluate(params: Params, tasks: Any, key: PRNGKey) -> Array:
+        traj = collect(params, tasks, key)
+        return jnp.sum(batch_rewards(traj), axis=1)
+
+    return RL2Learner(
+        network=net, trial=trial, settings=settings, trial_steps=steps, init=init,
+        policy_fn=policy_fn, collect=collect, prepare=prepare, update=update, step=jax.jit(step),
+        run=jax.jit(_run, static_argnums=1), evaluate=jax.jit(_evaluate),
+    )

@@ -1,0 +1,69 @@
+"""The rl2-bandits and rl2-mdps experiments end to end through the command line (smoke presets)."""
+
+import json
+
+import pytest
+
+from adaptax.cli import main
+from adaptax.experiments.rl2 import (
+    PAPER_BANDITS,
+    PAPER_MDPS,
+    BanditsConfig,
+    MDPsConfig,
+    batch_size,
+)
+from adaptax.runs import RunDir
+
+
+@pytest.mark.parametrize("experiment, sets, setting, paper, steps_per_trial", [
+    ("rl2-bandits", ["--set", "k=5", "--set", "n=10"], {"k": 5, "n": 10}, 6.7, 10),
+    ("rl2-mdps", ["--set", "n=10"], {"n": 10}, 156.2, 100),
+])
+def test_smoke_preset_runs_end_to_end(tmp_path, capsys, monkeypatch, experiment, sets, setting,
+                                      paper, steps_per_trial):
+    monkeypatch.setenv("ADAPTAX_NO_PROGRESS", "1")
+    out = tmp_path / "run"
+    assert main(["run", experiment, "--preset", "smoke", *sets, "--out", str(out)]) == 0
+    for name in ("config.json", "metrics.jsonl", "results.json", "report.md",
+                 "figures/learning_curve.png", "checkpoint/rl2.json"):
+        assert (out / name).is_file(), name
+    results = json.loads((out / "results.json").read_text())
+    assert results["schema"] == f"adaptax.{experiment}.results/1"
+    assert results["setting"] == setting
+    assert results["paper"]["rl2"] == paper
+    train = results["train"]
+    # smoke: 32 trials per iteration; bandits 6 iterations of 320 steps, MDPs 2 of 3200
+    assert train["trials_per_iteration"] == 32 and train["steps_per_trial"] == steps_per_trial
+    assert train["env_steps"] == train["iterations"] * 32 * steps_per_trial
+    assert len(results["curve"]["env_steps"]) == len(RunDir(out).read_metrics())
+    assert results["curve"]["env_steps"][-1] == train["env_steps"]
+    # metrics.jsonl counts the steps of each iteration: 32 trials × T
+    assert {r["env_steps"] for r in RunDir(out).read_metrics()} == {32.0 * steps_per_trial}
+    assert min(results["curve"]["steps_per_second"]) > 0
+    r = results["rl2"]
+    assert r["eval_tasks"] == 50 and r["ci95"] > 0
+    # a near-random agent after a few iterations: within a wide band around random play
+    low, high = (3.0, 8.0) if experiment == "rl2-bandits" else (70.0, 140.0)
+    assert low < r["mean"] < high
+    printed = capsys.readouterr().out
+    assert "RL² (paper)" in printed and f"{paper}" in printed
+
+
+def test_paper_tables_and_batch_size():
+    assert PAPER_BANDITS[(100, 5)]["rl2"] == 78.7 and PAPER_BANDITS[(100, 5)]["greedy"] == 74.8
+    assert PAPER_MDPS[10]["rl2"] == 156.2 and PAPER_MDPS[10]["opsrl"] == 144.1
+    # paper: 250,000 steps per iteration → 25,000 bandit trials of n = 10; MDPs n = 10: 100 steps
+    # per trial → 2,500 trials; PPO rounds down to a multiple of its minibatches (4)
+    assert batch_size(BanditsConfig(steps_per_iteration=250_000), 10) == 25_000
+    assert batch_size(MDPsConfig(steps_per_iteration=250_000, minibatches=3), 100) == 2_499
+    assert batch_size(MDPsConfig(), 100) == 1024
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "rl2-bandits", "--set", "k=7"], "k must be one of [5, 10, 50]"),
+    (["run", "rl2-mdps", "--set", "n=30"], "n must be one of [10, 25, 50, 75, 100]"),
+    (["run", "rl2-bandits", "--set", "minibatches=3"], "minibatches (3) must divide"),
+])
+def test_bad_settings_fail_in_one_line(argv, message, capsys):
+    assert main(argv) != 0
+    assert message in capsys.readouterr().err
