@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from adaptax.cli import main
@@ -10,20 +11,30 @@ from adaptax.experiments.baselines import format_table
 
 def test_bandit_smoke_run_writes_every_cell(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "baselines-bandits", "--preset", "smoke", "--out", str(out)]) == 0
+    # A finished RL² run on the same setting and instances fills the RL² column.
+    rl2 = tmp_path / "runs" / "rl2-bandits" / "x-s0"
+    rl2.mkdir(parents=True)
+    (rl2 / "results.json").write_text(json.dumps({"setting": {"k": 5, "n": 10}, "rl2": {
+        "mean": 6.9, "std": 1.5, "eval_tasks": 100}}))
+    assert main(["run", "baselines-bandits", "--preset", "smoke", "--out", str(out),
+                 "--set", f"rl2_runs={tmp_path / 'runs'}"]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["schema"] == "adaptax.baselines.results/1"
     (row,) = results["rows"]
     assert row["setting"] == {"n": 10, "k": 5}
     cells = row["cells"]
     assert set(cells) == {"random", "gittins", "thompson", "optimistic_thompson", "ucb1",
-                          "epsilon_greedy", "greedy", "bayes_optimal"}
+                          "epsilon_greedy", "greedy", "bayes_optimal", "rl2"}
+    # se = std/√n = 1.5/10; 6.9 sits within two of them from the paper's 6.7.
+    assert cells["rl2"]["se"] == pytest.approx(0.15) and cells["rl2"]["within_2se"]
+    assert cells["rl2"]["source"] == str(rl2)
     # Random pulls score n·E[p] = 10·0.5 = 5 on average; its s.e. over 100 instances is ≈ 0.2.
     assert abs(cells["random"]["mean"] - 5.0) < 4 * cells["random"]["se"]
     # The exact Bayes-optimal policy can only be beaten by luck, never by 4 standard errors.
     for name, cell in cells.items():
         assert cell["mean"] <= cells["bayes_optimal"]["mean"] + 4 * cell["se"], name
     assert cells["bayes_optimal"]["bold"] and not cells["random"]["bold"]
+    assert cells["rl2"]["bold"]  # 6.9 ± 0.15 cannot be significantly below any ≈ 6.8 column
     assert cells["ucb1"]["hparam"]["c"] in [round(0.1 * i, 1) for i in range(11)]
     assert cells["optimistic_thompson"]["hparam"]["num_samples"] in (1, 4)
     assert len(cells["epsilon_greedy"]["grid_means"]) == 11
@@ -52,3 +63,16 @@ def test_table_marks_bold_and_misses():
                                      "b": cell(5.0, 5.5, False, False)}}]}
     text = format_table(results)
     assert "| 10, 5 | **6.7 ± 0.1** (6.6) | 5.0 ± 0.1 (5.5 ✗) |" in text
+
+
+def test_bold_from_summaries_matches_the_welch_rule_on_samples():
+    from adaptax.baselines import stats
+    from adaptax.experiments.baselines import _table_row
+
+    rng = np.random.default_rng(0)
+    scores = {"a": rng.normal(6.8, 1.5, 1000), "b": rng.normal(6.7, 1.5, 1000),
+              "c": rng.normal(6.5, 1.5, 1000)}
+    expected = stats.not_worse_than_best(scores)
+    row = _table_row("x", {}, scores, {name: {} for name in scores})
+    assert {name: cell["bold"] for name, cell in row["cells"].items()} == expected
+    assert expected["a"] and not expected["c"]  # 0.3 apart at se ≈ 0.067: p < 0.001

@@ -62,6 +62,8 @@ class BanditBaselinesConfig:
         tuple(range(1, 21)), "OTS grid of posterior samples N (authors: 1..20)", min=1)
     bayes_optimal_max_n: int = param(
         10, "add the exact Bayes-optimal column for rows with n up to this (0: never)", min=0)
+    rl2_runs: str = param("runs", "folder searched for rl2-bandits run folders whose results "
+                          "fill the RL² column ('' for none)")
 
     def __post_init__(self) -> None:
         cfg.validate(self)
@@ -97,10 +99,54 @@ def _cell(totals: np.ndarray, paper: float | None, hparam: dict, grid_means: lis
 
 def _table_row(label: str, setting: dict, scores: dict[str, np.ndarray],
                cells: dict[str, dict]) -> dict[str, Any]:
-    bold = stats.not_worse_than_best(scores)
-    for name in cells:
-        cells[name]["bold"] = bool(bold[name])
+    summaries = {name: (float(np.mean(x)), float(np.std(x, ddof=1)), len(x))
+                 for name, x in scores.items()}
+    for name, cell in cells.items():
+        if name not in summaries:  # a column read from another run's results (RL²)
+            summaries[name] = (cell["mean"], cell["std"], cell["n"])
+    best = max(summaries, key=lambda name: summaries[name][0])
+    for name, cell in cells.items():
+        cell["bold"] = name == best or _welch_p(summaries[name], summaries[best]) >= 0.05
     return {"label": label, "setting": setting, "cells": cells}
+
+
+def _welch_p(x: tuple[float, float, int], y: tuple[float, float, int]) -> float:
+    """One-sided Welch p-value that mean x < mean y, from (mean, std, n) summaries (the same
+    test as `stats.welch_one_sided` on the samples)."""
+    import scipy.stats
+
+    if x[1] == 0 and y[1] == 0:
+        return 0.0 if x[0] < y[0] else 1.0
+    return float(scipy.stats.ttest_ind_from_stats(*x, *y, equal_var=False,
+                                                  alternative="less").pvalue)
+
+
+def find_rl2(root: str, experiment: str, setting: dict, instances: int) -> dict | None:
+    """The newest finished RL² run of ``setting`` under ``root`` evaluated on the same instances.
+
+    Returns a cell (mean, se, std, n, source) or None. Unreadable results are skipped.
+    """
+    import json
+    from pathlib import Path
+
+    if not root:
+        return None
+    found = []
+    for path in Path(root).glob(f"{experiment}/*/results.json"):
+        try:
+            r = json.loads(path.read_text())
+            score = r["rl2"]
+            if r.get("setting") == setting and int(score["eval_tasks"]) == instances:
+                found.append((path.stat().st_mtime, path, score))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    if not found:
+        return None
+    _, path, score = max(found, key=lambda f: f[0])
+    n = int(score["eval_tasks"])
+    return {"mean": float(score["mean"]), "std": float(score["std"]), "n": n,
+            "se": float(score["std"]) / np.sqrt(n), "hparam": {}, "grid_means": [],
+            "source": str(path.parent)}
 
 
 def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = False) -> dict:
@@ -132,6 +178,12 @@ def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = F
                 totals = bayes_optimal.bayes_optimal(outcomes)
                 scores["bayes_optimal"] = totals
                 cells["bayes_optimal"] = _cell(totals, None, {}, [])
+            rl2 = find_rl2(config.rl2_runs, "rl2-bandits", {"n": n, "k": k}, config.instances)
+            if rl2 is not None:
+                cells["rl2"] = {**rl2, "paper": paper[-1] if paper else None}
+                if paper:
+                    cells["rl2"]["within_2se"] = bool(abs(rl2["mean"] - paper[-1])
+                                                      <= 2 * rl2["se"])
             row = _table_row(f"{n}, {k}", {"n": n, "k": k}, scores, cells)
             # How lucky this instance set is: the best arm's p is the max of k uniforms, with
             # mean k/(k+1) and variance k/((k+1)²(k+2)); every good agent's score follows it.
@@ -192,6 +244,15 @@ def _hparam_table(results: dict[str, Any]) -> str:
     return table(["setting", "agent", "chosen"], rows) if rows else "(no grids)"
 
 
+def _rl2_sources(results: dict[str, Any]) -> str:
+    sources = sorted({row["cells"]["rl2"]["source"] for row in results["rows"]
+                      if "rl2" in row["cells"]})
+    if not sources:
+        return ("No RL² column: no finished RL² run on these instances was found under "
+                f"`{results['config'].get('rl2_runs')}`.")
+    return "RL² column read from: " + ", ".join(f"`{s}`" for s in sources)
+
+
 def _luck(results: dict[str, Any]) -> str:
     lines = [
         f"- {row['label']}: {row['instances']['mean_best_p']:.4f} vs "
@@ -227,6 +288,8 @@ t-test, p = 0.05), as in the paper. Hyper-parameters chosen per setting by the b
 authors' grid on these instances, as the authors did.
 
 {format_table(results)}
+
+{_rl2_sources(results)}
 
 ## Chosen hyper-parameters
 
