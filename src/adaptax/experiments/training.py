@@ -29,6 +29,11 @@ from adaptax.runs import RunDir
 KILL_ENV = "ADAPTAX_TEST_KILL_AT"
 
 
+def _quiet() -> bool:
+    """No progress bar under CI (CI=true) or when ADAPTAX_NO_PROGRESS=1."""
+    return os.environ.get("ADAPTAX_NO_PROGRESS") == "1" or os.environ.get("CI") == "true"
+
+
 class PhaseResult(NamedTuple):
     """What a training phase returns besides the final state."""
 
@@ -84,7 +89,7 @@ def train_phase(
     seconds = 0.0
     last = float(last_loss)
     bar = tqdm(total=iterations, initial=step, desc=phase, unit="it", dynamic_ncols=True,
-               file=sys.stderr, disable=os.environ.get("ADAPTAX_NO_PROGRESS") == "1")
+               file=sys.stderr, disable=_quiet())
     try:
         while step < iterations:
             n = min(chunk, iterations - step)
