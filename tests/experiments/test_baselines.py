@@ -76,3 +76,34 @@ def test_bold_from_summaries_matches_the_welch_rule_on_samples():
     row = _table_row("x", {}, scores, {name: {} for name in scores})
     assert {name: cell["bold"] for name, cell in row["cells"].items()} == expected
     assert expected["a"] and not expected["c"]  # 0.3 apart at se ≈ 0.067: p < 0.001
+
+
+def test_mdp_smoke_run_writes_every_cell(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "baselines-mdps", "--preset", "smoke", "--out", str(out),
+                 "--set", "rl2_runs="]) == 0
+    results = json.loads((out / "results.json").read_text())
+    (row,) = results["rows"]
+    cells = row["cells"]
+    assert set(cells) == {"random", "psrl", "opsrl", "ucrl2", "beb", "epsilon_greedy", "greedy"}
+    # Random play: 10 episodes × 10 steps of mean reward E[μ] = 1 → ≈ 100, s.e. ≈ 2 here.
+    assert abs(cells["random"]["mean"] - 100.0) < 4 * cells["random"]["se"]
+    # Every learning agent beats random play by far more than its noise (≈ 35 points at n=10).
+    for name in ("psrl", "opsrl", "ucrl2", "beb", "greedy"):
+        assert cells[name]["mean"] > cells["random"]["mean"] + 20, name
+    assert cells["opsrl"]["hparam"]["num_samples"] in (1, 5)
+    assert cells["beb"]["hparam"]["scaling"] in (1e-3, 0.1)
+    assert len(cells["ucrl2"]["grid_means"]) == 2
+    assert "RL² Table 2" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("item, message", [
+    ("n=0", "n must be >= 1"),
+    ("epsilons=0.5,1.5", "epsilons must be <= 1"),
+    ("scalings=0", "scalings must be > 0"),
+    ("opsrl_samples=1,1", "opsrl_samples has duplicates"),
+])
+def test_bad_mdp_settings_get_one_line(item, message, capsys):
+    assert main(["run", "baselines-mdps", "--set", item]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err

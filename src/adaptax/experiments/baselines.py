@@ -82,6 +82,111 @@ BANDIT_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# RL² Table 2: n episodes -> published mean total reward per column.
+MDP_COLUMNS = ("random", "psrl", "opsrl", "ucrl2", "beb", "epsilon_greedy", "greedy")
+MDP_LABELS = {"random": "Random", "psrl": "PSRL", "opsrl": "OPSRL", "ucrl2": "UCRL2",
+              "beb": "BEB", "epsilon_greedy": "ε-greedy", "greedy": "Greedy", "rl2": "RL²"}
+MDP_PAPER = {
+    10: (100.1, 138.1, 144.1, 146.6, 150.2, 132.8, 134.8, 156.2),
+    25: (250.2, 408.8, 425.2, 424.1, 427.8, 377.3, 368.8, 445.7),
+    50: (499.7, 904.4, 930.7, 918.9, 917.8, 823.3, 769.3, 936.1),
+    75: (749.9, 1417.1, 1449.2, 1427.6, 1422.6, 1293.9, 1172.9, 1428.8),
+    100: (999.4, 1939.5, 1973.9, 1942.1, 1935.1, 1778.2, 1578.5, 1913.7),
+}
+_LOG_SCALINGS = tuple(float(x) for x in np.logspace(-4.0, 0.0, 21))
+
+
+@dataclasses.dataclass(frozen=True)
+class MDPBaselinesConfig:
+    """Settings of ``baselines-mdps``; the defaults are the ``default`` preset."""
+
+    mode: str = param("paper", "paper: the authors' agents and quirks; clean: fixed",
+                      choices=("paper", "clean"))
+    n: tuple[int, ...] = param((10, 25, 50, 75, 100), "episodes per trial (rows of Table 2)",
+                               min=1)
+    instances: int = param(1000, "MDP instances per cell (seeds 0..N-1)", min=2)
+    seed: int = param(0, "seed of the shared outcomes and of the agents' own randomness", min=0)
+    agents: tuple[str, ...] = param(MDP_COLUMNS, "agents to run", choices=MDP_COLUMNS)
+    opsrl_samples: tuple[int, ...] = param(
+        tuple(range(1, 21)), "OPSRL grid of posterior samples N (authors: 1..20)", min=1)
+    scalings: tuple[float, ...] = param(
+        _LOG_SCALINGS, "BEB and UCRL2 grid of scalings (authors: 21 log-spaced in [1e-4, 1])",
+        min=0, min_exclusive=True)
+    epsilons: tuple[float, ...] = param(
+        tuple(round(0.1 * i, 1) for i in range(1, 11)), "ε-greedy grid (authors: 0.1..1)",
+        min=0, max=1)
+    workers: int = param(2, "threads the grid of one agent is split over", min=1, max=64)
+    rl2_runs: str = param("runs", "folder searched for rl2-mdps run folders whose results "
+                          "fill the RL² column ('' for none)")
+
+    def __post_init__(self) -> None:
+        cfg.validate(self)
+        for name in ("n", "agents", "opsrl_samples", "scalings", "epsilons"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{name} has duplicates: {list(values)}")
+
+
+MDP_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"n": (10,), "instances": 100, "opsrl_samples": (1, 5),
+              "scalings": (1e-3, 0.1), "epsilons": (0.1, 0.5)},
+    # OPSRL and UCRL2 dominate the cost; the default preset keeps every fourth grid point.
+    "default": {"opsrl_samples": (1, 5, 10, 15, 20), "scalings": _LOG_SCALINGS[::4]},
+    "paper": {},
+}
+
+
+def _mdp_grid(agent: str, config: MDPBaselinesConfig) -> tuple | None:
+    return {"opsrl": config.opsrl_samples, "beb": config.scalings, "ucrl2": config.scalings,
+            "epsilon_greedy": config.epsilons}.get(agent)
+
+
+def run_mdps(config: MDPBaselinesConfig, run_dir: RunDir, resume: bool = False) -> dict:
+    """Every cell of Table 2 for the chosen agents; writes ``results.json`` and the report."""
+    from adaptax.baselines import mdp as mdp_agents
+    from adaptax.envs import TabularMDP, instances
+
+    del resume  # cells are recomputed; nothing to continue
+    t0 = time.perf_counter()
+    tasks = instances(TabularMDP(), config.instances)
+    reward_mean = np.asarray(tasks.reward_mean, dtype=np.float64)
+    transition = np.asarray(tasks.transition, dtype=np.float64)
+    rows = []
+    for n in config.n:
+        paper = MDP_PAPER.get(n)
+        scores, cells = {}, {}
+        for agent in config.agents:
+            grid = _mdp_grid(agent, config)
+            values, totals = mdp_agents.run_mdp_grid(
+                agent, reward_mean, transition, n, config.seed, config.mode,
+                grid=grid, workers=config.workers)
+            totals = np.asarray(totals, dtype=np.float64)
+            means = totals.mean(axis=1)
+            best = int(np.argmax(means))
+            key = next(iter(mdp_agents.MDP_GRIDS[agent]), None)
+            hparam = {key: values[best]} if key is not None else {}
+            published = paper[MDP_COLUMNS.index(agent)] if paper else None
+            scores[agent] = totals[best]
+            cells[agent] = _cell(totals[best], published, hparam, means.tolist())
+        rl2 = find_rl2(config.rl2_runs, "rl2-mdps", {"n": n}, config.instances)
+        if rl2 is not None:
+            cells["rl2"] = {**rl2, "paper": paper[-1] if paper else None}
+            if paper:
+                cells["rl2"]["within_2se"] = bool(abs(rl2["mean"] - paper[-1]) <= 2 * rl2["se"])
+        rows.append(_table_row(f"{n}", {"n": n}, scores, cells))
+    results = {
+        "schema": SCHEMA, "experiment": "baselines-mdps", "mode": config.mode,
+        "instances": config.instances, "seed": config.seed,
+        "metric": "total reward per trial; mean ± standard error over instances",
+        "columns": list(config.agents), "labels": MDP_LABELS, "rows": rows,
+        "paper_rl2": {str(n): v[-1] for n, v in MDP_PAPER.items()},
+        "seconds": round(time.perf_counter() - t0, 2), "config": cfg.to_dict(config),
+    }
+    run_dir.write_results(results)
+    report(run_dir)
+    return results
+
+
 def _bandit_grid(agent: str, config: BanditBaselinesConfig) -> list[dict[str, Any]]:
     if agent == "optimistic_thompson":
         return [{"num_samples": s} for s in config.ots_samples]
@@ -259,7 +364,10 @@ def _luck(results: dict[str, Any]) -> str:
         f"{row['instances']['expected']:.4f} (z = {row['instances']['z']:+.1f})"
         for row in results["rows"] if "instances" in row
     ]
-    return "\n".join(lines) if lines else "(not recorded)"
+    if not lines:
+        return ""
+    return ("For bandits, the mean best-arm probability of each row's instances against its "
+            "expectation k/(k+1) (z in standard errors of that mean):\n" + "\n".join(lines))
 
 
 def report(run_dir: RunDir) -> str:
@@ -300,9 +408,7 @@ authors' grid on these instances, as the authors did.
 {chr(10).join('- ' + m for m in misses) if misses else 'None.'}
 
 The paper's values come from its own draw of instances, so a cell also moves with how good our
-instance set happens to be. For bandits, the mean best-arm probability of each row's instances
-against its expectation k/(k+1) (z in standard errors of that mean):
-{_luck(results)}
+instance set happens to be. {_luck(results)}
 
 ![{figure}](figures/{figure})
 """
@@ -319,3 +425,6 @@ def _experiment(name: str, description: str, config_cls: type, presets: dict,
 BANDITS = _experiment("baselines-bandits",
                       "RL² Table 1: Gittins, TS, OTS, UCB1, ε-greedy, greedy, random on bandits",
                       BanditBaselinesConfig, BANDIT_PRESETS, run_bandits)
+MDPS = _experiment("baselines-mdps",
+                   "RL² Table 2: PSRL, OPSRL, UCRL2, BEB, ε-greedy, greedy, random on MDPs",
+                   MDPBaselinesConfig, MDP_PRESETS, run_mdps)
