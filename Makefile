@@ -21,8 +21,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# Speed figures (not tests): each script prints its own measurements.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/maml_sinusoid.py
+	$(BIN)/python benchmarks/rl2.py
+	$(BIN)/python benchmarks/maml_rl.py
+	$(BIN)/python benchmarks/baselines.py --preset paper
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
