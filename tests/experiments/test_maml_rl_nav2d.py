@@ -35,8 +35,17 @@ def test_smoke_run_writes_results_report_and_figures(tmp_path, capsys):
     # at most 0.1·√2 per step, so a trajectory's return lies in [−20·(0.71 + 20·0.142), 0]
     assert np.all(per_task <= 0) and np.all(per_task > -20 * (0.71 + 20 * 0.142))
     assert results["step_sizes"]["maml"] == [0.1, 0.05, 0.05]
+    # random init's fine-tuning α: the best mean post-adaptation return of the smoke grid on
+    # held-out goals, then α/2 for the later steps
+    sel = results["finetune_lr_selection"]["random"]
+    assert sel["grid"] == [0.1, 0.5] and len(sel["scores"]) == 2
+    assert sel["chosen"] == sel["grid"][int(np.argmax(sel["scores"]))]
+    np.testing.assert_allclose(results["step_sizes"]["random"],
+                               [sel["chosen"], sel["chosen"] / 2, sel["chosen"] / 2])
+    assert "maml" not in results["finetune_lr_selection"]
     report = (out / "report.md").read_text()
     assert "pre-adaptation (0 steps)" in report and "after 3 steps" in report
+    assert f"α = {sel['chosen']:g} chosen on held-out goals" in report
     assert "| MAML | paper | -40.4 | -11.7 | -3.3 | -3.2 |" in report
     assert "| random init | paper | -82.7 | -58.0 | -53.8 | -46.8 |" in report
     printed = capsys.readouterr().out

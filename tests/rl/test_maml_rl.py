@@ -44,13 +44,15 @@ def test_inner_gradient_equals_slow_estimate():
         return jnp.sum(-0.5 * ((a - mean) / jnp.exp(log_std)) ** 2 - log_std
                        - 0.5 * np.log(2 * np.pi))
 
-    # slow: -(1/Σm) Σ_{n,t} m Â ∇ log π(a|s), one sample at a time
+    # slow: -(1/Σm) Σ_{n,t} m Â ∇ log π(a|s), one sample at a time (one compiled per-sample
+    # gradient, called in a Python loop)
+    grad_logp = jax.jit(jax.grad(logp))
     total, count = None, 0.0
     for n in range(3):
         for t in range(6):
             if batch.mask[n, t] == 0:
                 continue
-            g = ravel_pytree(jax.grad(logp)(params, batch.obs[n, t], batch.action[n, t]))[0]
+            g = ravel_pytree(grad_logp(params, batch.obs[n, t], batch.action[n, t]))[0]
             term = float(batch.advantage[n, t]) * np.asarray(g)
             total = term if total is None else total + term
             count += 1
@@ -104,10 +106,11 @@ def test_meta_gradient_matches_finite_differences():
         post = post._replace(log_prob=-jnp.ones_like(post.log_prob))
         theta, unravel = ravel_pytree(params)
 
+        @jax.jit
         def f(flat):
             return mr.post_adaptation_surrogate(algo, unravel(flat), (pre,), post, (0.3,))
 
-        grad = jax.grad(f)(theta)
+        grad = jax.jit(jax.grad(f))(theta)
         first_order = mr.MAMLRL(algo.env, net.apply, first_order=True, horizon=6)
         grad_fo = jax.grad(lambda x: mr.post_adaptation_surrogate(
             first_order, unravel(x), (pre,), post, (0.3,)))(theta)
@@ -121,7 +124,7 @@ def test_meta_gradient_matches_finite_differences():
 
 
 def test_meta_iteration_jit_matches_eager_and_respects_trust_region():
-    net, algo = _tiny()
+    net, algo = _tiny(horizon=4, num_trajs=2, cg_iters=3)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
     state = mr.MetaState(params, jax.random.PRNGKey(5), jnp.zeros((), jnp.int32))
     s_jit, m_jit = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)
@@ -159,6 +162,13 @@ def test_settings_are_validated():
         mr.MAMLRL(Navigation2D(), net.apply, inner_lr=0.0)
     with pytest.raises(ValueError, match="hvp"):
         mr.MAMLRL(Navigation2D(), net.apply, hvp="bogus")
+    with pytest.raises(ValueError, match="fvp_subsample"):
+        mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.0)
+    with pytest.raises(ValueError, match="fvp_subsample"):
+        mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.5, hvp="exact")
+    # ⌈0.25 · 20⌉ = 5 and ⌈0.3 · 10⌉ = 3 trajectories per task in the Fisher-vector products
+    assert mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.25).fvp_trajs == 5
+    assert mr.MAMLRL(Navigation2D(), net.apply, num_trajs=10, fvp_subsample=0.3).fvp_trajs == 3
 
 
 def test_gauss_newton_fvp_equals_hessian_of_kl_through_inner_step():
@@ -179,7 +189,37 @@ def test_gauss_newton_fvp_equals_hessian_of_kl_through_inner_step():
         def kl_of_outputs(out):
             return masked_mean(gaussian_kl(old[0], old[1], out[0], out[1]), post.mask)
 
-        hessian = jax.hessian(lambda t: kl_of_outputs(outputs(t)))(theta)
-        fvp = mr.gauss_newton_fvp(outputs, kl_of_outputs, theta, damping=0.01)
+        hessian = jax.jit(jax.hessian(lambda t: kl_of_outputs(outputs(t))))(theta)
+        fvp = jax.jit(mr.gauss_newton_fvp(outputs, kl_of_outputs, theta, damping=0.01))
         for v in jax.random.normal(jax.random.PRNGKey(4), (3, theta.size), jnp.float64):
             np.testing.assert_allclose(fvp(v), hessian @ v + 0.01 * v, rtol=1e-8, atol=1e-12)
+
+
+def test_subsampled_fvp_outputs_are_anchored_at_the_true_adapted_policy():
+    # fvp_subsample: the chain passes through the true θ' = θ − α∇L(θ; D_full) at θ_old, and its
+    # Jacobian is J_f(θ') (I − α ∇²L(θ_old; D_sub)), checked against jvp-of-grad by hand.
+    with jax.enable_x64(True):
+        net, algo = _tiny(hidden=(3,))
+        params = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64),
+                                        net.init(jax.random.PRNGKey(0), jnp.zeros(2)))
+        full, obs = _fixed_batch(jax.random.PRNGKey(1)), _fixed_batch(jax.random.PRNGKey(2)).obs
+        sub = jax.tree_util.tree_map(lambda x: x[:2], full)
+        adapted = mr.adapt_policy(algo, params, full, 0.1)
+        theta, unravel = ravel_pytree(params)
+
+        def anchored(t):
+            return mr._anchored_outputs(algo, unravel(t), (sub,), obs, (0.1,), (params, adapted))
+
+        np.testing.assert_allclose(anchored(theta)[0], net.apply(adapted, obs)[0], atol=1e-12)
+        v = jax.random.normal(jax.random.PRNGKey(3), theta.shape, jnp.float64)
+        _, got = jax.jvp(anchored, (theta,), (v,))
+        grad_sub = jax.grad(lambda t: mr.inner_loss(net.apply, unravel(t), sub))
+        d_adapted = v - 0.1 * jax.jvp(grad_sub, (theta,), (v,))[1]  # (I − α H_sub) v
+        flat_adapted, unravel_a = ravel_pytree(adapted)
+        _, want = jax.jvp(lambda a: net.apply(unravel_a(a), obs), (flat_adapted,), (d_adapted,))
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
+        # and the full-batch Hessian would give a different product (the subsample matters)
+        assert float(jnp.max(jnp.abs(got[0] - jax.jvp(
+            lambda t: net.apply(mr.adapt_policy(algo, unravel(t), full, 0.1), obs),
+            (theta,), (v,))[1][0]))) > 1e-6

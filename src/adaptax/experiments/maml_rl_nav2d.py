@@ -68,6 +68,10 @@ class Nav2DConfig:
                           min_exclusive=True)
     cg_iters: int = param(10, "conjugate-gradient iterations (rllab: 10)", min=1)
     damping: float = param(0.1, "Fisher damping (rllab: 1e-5)", min=0)
+    fvp_subsample: float = param(
+        0.25, "fraction of each task's trajectories in the Fisher-vector products (rllab's "
+        "subsample_factor; 1 = all, the paper's code; 0.25 is ~3.5x faster)", min=0,
+        min_exclusive=True, max=1)
     hvp: str = param("gauss_newton", "Fisher-vector products: gauss_newton (exact at the old "
                      "policy, fastest), exact (third-order autodiff) or finite_difference "
                      "(the paper's code)", choices=("gauss_newton", "exact", "finite_difference"))
@@ -75,8 +79,12 @@ class Nav2DConfig:
     eval_tasks: int = param(40, "test goals (paper: 40)", min=2)
     eval_trajs: int = param(40, "trajectories per adaptation step at test (paper: 40)", min=2)
     eval_steps: int = param(3, "policy-gradient steps at test (paper: 3)", min=1, max=10)
-    finetune_lr: float = param(0.1, "first fine-tuning step size of pretrained and random init "
-                               "(later steps times later_lr_factor)", min=0, min_exclusive=True)
+    finetune_lrs: tuple[float, ...] = param(
+        (0.05, 0.1, 0.2, 0.5, 1.0), "grid of first fine-tuning step sizes for pretrained and "
+        "random init (later steps times later_lr_factor), chosen on held-out goals", min=0,
+        min_exclusive=True)
+    select_tasks: int = param(20, "held-out goals (not the test goals) for choosing the "
+                              "fine-tuning step size", min=2)
     figure_goals: int = param(3, "goals drawn in the trajectory figure", min=1, max=8)
     chunk: int = param(10, "iterations per compiled dispatch, checkpoint and log line", min=1)
 
@@ -91,7 +99,8 @@ class Nav2DConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"iterations": 2, "baseline_iterations": 2, "meta_batch": 2, "num_trajs": 4,
               "horizon": 20, "hidden": (16, 16), "cg_iters": 3, "eval_tasks": 4,
-              "eval_trajs": 4, "figure_goals": 2, "chunk": 1},
+              "eval_trajs": 4, "figure_goals": 2, "chunk": 1, "finetune_lrs": (0.1, 0.5),
+              "select_tasks": 4},
     "default": {"iterations": 30, "baseline_iterations": 30, "num_trajs": 10},
     "paper": {"iterations": 500, "baseline_iterations": 500, "chunk": 25},
 }
@@ -104,6 +113,7 @@ def _keys(seed: int) -> dict[str, Any]:
         "oracle_init": jax.random.fold_in(root, 1),
         "train": {m: jax.random.fold_in(root, 100 + i) for i, m in enumerate(METHODS)},
         "eval": jax.random.fold_in(root, 1000),
+        "select": jax.random.fold_in(root, 2000),
         "figure": jax.random.fold_in(root, 3000),
     }
 
@@ -116,6 +126,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
         meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
         inner_lr=lr, inner_steps=inner_steps, later_lr_factor=config.later_lr_factor,
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
+        fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
     )
 
 
@@ -179,9 +190,11 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
     tasks = instances(env, config.eval_tasks)
     task_keys = jax.random.split(keys["eval"], config.eval_tasks)
 
-    def curves(algo: mr.MAMLRL, params: Any, n_steps: int, task_batch: Any) -> np.ndarray:
-        fn = _curve_fn(algo, n_steps, config.eval_trajs)  # one compile per step-size schedule
-        return np.asarray(fn(params, task_batch, task_keys))
+    def curves(algo: mr.MAMLRL, params: Any, n_steps: int, task_batch: Any,
+               lr: float = 0.0) -> np.ndarray:
+        sizes = jnp.asarray(algo.step_sizes(n_steps), jnp.float32) * (lr / algo.inner_lr)
+        fn = _curve_fn(algo, n_steps, config.eval_trajs)  # step sizes traced: one compile
+        return np.asarray(fn(params, task_batch, task_keys, sizes))
 
     def summary(curve: np.ndarray) -> dict[str, list[float]]:
         n = curve.shape[0]
@@ -191,14 +204,17 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
 
     methods: dict[str, Any] = {}
     diagnostics: dict[str, Any] = {}
+    selection = {m: choose_finetune_lr(config, trained[m], keys["select"])
+                 for m in ("pretrained", "random") if m in trained}
+    lrs = {m: selection[m]["chosen"] if m in selection else config.inner_lr for m in trained}
     for method, params in trained.items():
         if method == "oracle":
             algo = _algo(config, True, 0, config.inner_lr)
             methods[method] = summary(curves(algo, params, 0, tasks))
             continue
-        lr = config.inner_lr if method == "maml" else config.finetune_lr
-        algo = _algo(config, False, 1, lr)
-        methods[method] = summary(curves(algo, params, steps, tasks))
+        methods[method] = summary(curves(_algo(config, False, 1, config.inner_lr), params, steps,
+                                         tasks, lrs[method]))
+        algo = _algo(config, False, 1, lrs[method])
         diagnostics[method] = _step_diagnostics(algo, params, tasks, task_keys, steps,
                                                 config.eval_trajs)
     return {
@@ -208,19 +224,47 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
         "eval_tasks": config.eval_tasks,
         "eval_trajs": config.eval_trajs,
         "steps": list(range(steps + 1)),
-        "step_sizes": {"maml": list(_algo(config, False, 1, config.inner_lr).step_sizes(steps)),
-                       "finetuned": list(_algo(config, False, 1, config.finetune_lr)
-                                         .step_sizes(steps))},
+        "step_sizes": {m: list(_algo(config, False, 1, lrs[m]).step_sizes(steps))
+                       for m in trained if m != "oracle"},
+        "finetune_lr_selection": selection,
         "methods": methods,
         "adaptation_diagnostics": diagnostics,
-        "trajectories": _trajectories(config, trained, keys["figure"]),
+        "trajectories": _trajectories(config, trained, lrs, keys["figure"]),
     }
+
+
+def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any) -> dict[str, Any]:
+    """The fine-tuning step size α of a non-meta-learned policy, chosen on held-out goals.
+
+        α* = argmax_{α ∈ finetune_lrs} mean_{goals, j = 1…eval_steps} R_j(α),
+
+    R_j the return after j steps (α, then later_lr_factor·α), on `select_tasks` goals drawn from
+    seeds 20000, 20001, … (disjoint from the test goals, seeds 0…eval_tasks−1), with `eval_trajs`
+    trajectories per step. The same idea as `adaptax.meta.pretrain.choose_finetune_lr`: the
+    paper tuned its baselines' step sizes; a fixed α under-serves them.
+
+    Returns:
+      ``{"grid", "scores", "chosen"}`` (scores: mean post-adaptation return per α).
+    """
+    env = Navigation2D(horizon=config.horizon)
+    goals = instances(env, config.select_tasks, start_seed=20_000)
+    keys = jax.random.split(key, config.select_tasks)
+    algo = _algo(config, False, 1, config.inner_lr)
+    curve_fn = _curve_fn(algo, config.eval_steps, config.eval_trajs)  # shared with `evaluate`
+    unit = jnp.asarray(algo.step_sizes(config.eval_steps), jnp.float32) / config.inner_lr
+    scores = np.asarray([np.mean(np.asarray(curve_fn(params, goals, keys, lr * unit))[:, 1:])
+                         for lr in config.finetune_lrs])
+    scores = np.where(np.isfinite(scores), scores, -np.inf)
+    return {"grid": list(config.finetune_lrs), "scores": scores.tolist(),
+            "chosen": float(config.finetune_lrs[int(np.argmax(scores))])}
 
 
 @functools.lru_cache(maxsize=32)
 def _curve_fn(algo: mr.MAMLRL, n_steps: int, num_trajs: int):
-    return jax.jit(jax.vmap(lambda p, t, k: mr.adaptation_returns(algo, p, t, k, n_steps,
-                                                                  num_trajs), (None, 0, 0)))
+    """Returns after 0…n_steps steps, vmapped over tasks; the step sizes are a traced input."""
+    return jax.jit(jax.vmap(lambda p, t, k, sizes: mr.adaptation_returns(
+        algo, p, t, k, n_steps, num_trajs, tuple(sizes[j] for j in range(n_steps))),
+        (None, 0, 0, None)))
 
 
 def _step_diagnostics(algo, params, tasks, task_keys, steps, num_trajs) -> dict[str, Any]:
@@ -251,7 +295,8 @@ def _diagnostics_fn(algo: mr.MAMLRL, steps: int, num_trajs: int):
     return jax.jit(jax.vmap(one, (None, 0, 0)))
 
 
-def _trajectories(config: Nav2DConfig, trained: dict[str, Any], key) -> dict[str, Any]:
+def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, float],
+                  key) -> dict[str, Any]:
     """Positions of one sampled trajectory per goal before and after 1…eval_steps steps."""
     env = Navigation2D(horizon=config.horizon)
     goals = instances(env, config.figure_goals, start_seed=10_000)
@@ -259,18 +304,17 @@ def _trajectories(config: Nav2DConfig, trained: dict[str, Any], key) -> dict[str
     for method in ("maml", "pretrained"):
         if method not in trained:
             continue
-        lr = config.inner_lr if method == "maml" else config.finetune_lr
-        algo = _algo(config, False, 1, lr)
-        lrs = algo.step_sizes(config.eval_steps)
+        algo = _algo(config, False, 1, lrs[method])
+        sizes = algo.step_sizes(config.eval_steps)
 
-        def one(params, task, k, algo=algo, lrs=lrs):
-            keys = jax.random.split(k, len(lrs) + 1)
+        def one(params, task, k, algo=algo, sizes=sizes):
+            keys = jax.random.split(k, len(sizes) + 1)
             paths, p = [], params
-            for j in range(len(lrs) + 1):
+            for j in range(len(sizes) + 1):
                 batch = mr.sample_batch(algo, p, task, keys[j], config.num_trajs)
                 paths.append(batch.obs[0])
-                if j < len(lrs):
-                    p = mr.adapt_policy(algo, p, batch, lrs[j])
+                if j < len(sizes):
+                    p = mr.adapt_policy(algo, p, batch, sizes[j])
             return jnp.stack(paths)
 
         paths = jax.jit(jax.vmap(one, (None, 0, 0)))(trained[method], goals,
@@ -326,8 +370,7 @@ Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories ×
 trained through), TRPO δ = {c['max_kl']}, {c['cg_iters']} CG iterations, {c['hvp']}
 Fisher-vector products, {c['iterations']} MAML / {c['baseline_iterations']} baseline iterations.
 Evaluation: {results['eval_tasks']} test goals, {results['eval_trajs']} trajectories per step,
-step sizes {results['step_sizes']['maml']} (MAML) and {results['step_sizes']['finetuned']}
-(pretrained, random init). Returns are per trajectory, mean ± standard error over goals.
+step sizes: {_step_sizes(results)}. Returns are per trajectory, mean ± standard error over goals.
 "Pre-adaptation" is the return of the meta-trained policy itself, before any gradient step;
 "after j steps" is the return after j policy-gradient steps on the new goal.
 
@@ -348,6 +391,19 @@ Adaptation diagnostics (test goals, mean over goals):
 """
     run_dir.write_report(text)
     return text
+
+
+def _step_sizes(results: dict[str, Any]) -> str:
+    """The step sizes of each method, and how the fine-tuning ones were chosen."""
+    out = []
+    for m, sizes in results["step_sizes"].items():
+        text = f"{LABELS.get(m, m)} {_fmt(sizes)}"
+        sel = results.get("finetune_lr_selection", {}).get(m)
+        if sel:
+            text += (f" (α = {sel['chosen']:g} chosen on held-out goals from {_fmt(sel['grid'])}"
+                     f", mean post-adaptation returns {_fmt(sel['scores'])})")
+        out.append(text)
+    return "; ".join(out)
 
 
 def _fmt(values: list[float], digits: int = 3) -> str:
