@@ -30,6 +30,8 @@ def test_presets_and_overrides():
     ("methods=oracle", "methods must include 'maml'"),
     ("inner_lr", "expects key=value"),
     ("inner_lr=nan", "finite"),
+    ("eval_k=5,5", "eval_k has duplicates"),
+    ("methods=maml,maml", "methods has duplicates"),
 ])
 def test_bad_values_raise_one_line(item, message):
     exp = registry.get("maml-sinusoid")

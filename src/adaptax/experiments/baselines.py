@@ -20,7 +20,6 @@ import numpy as np
 
 from adaptax.baselines import bandits as bandit_agents
 from adaptax.baselines import stats
-from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.registry import Experiment, register
@@ -53,13 +52,16 @@ class BanditBaselinesConfig:
 
     mode: str = param("paper", "paper: the authors' agents and quirks; clean: fixed",
                       choices=("paper", "clean"))
-    n: tuple[int, ...] = param((10, 100, 500), "pulls per trial (rows of Table 1)", min=1)
-    k: tuple[int, ...] = param((5, 10, 50), "arms (rows of Table 1)", min=2)
+    n: tuple[int, ...] = param((10, 100, 500), "pulls per trial (rows of Table 1)", min=1,
+                               unique=True)
+    k: tuple[int, ...] = param((5, 10, 50), "arms (rows of Table 1)", min=2, unique=True)
     instances: int = param(1000, "bandit instances per cell (seeds 0..N-1)", min=2)
     seed: int = param(0, "seed of the shared outcomes and of the agents' own randomness", min=0)
-    agents: tuple[str, ...] = param(BANDIT_COLUMNS, "agents to run", choices=BANDIT_COLUMNS)
+    agents: tuple[str, ...] = param(BANDIT_COLUMNS, "agents to run", choices=BANDIT_COLUMNS,
+                                    unique=True)
     ots_samples: tuple[int, ...] = param(
-        tuple(range(1, 21)), "OTS grid of posterior samples N (authors: 1..20)", min=1)
+        tuple(range(1, 21)), "OTS grid of posterior samples N (authors: 1..20)", min=1,
+        unique=True)
     bayes_optimal_max_n: int = param(
         10, "add the exact Bayes-optimal column for rows with n up to this (0: never)", min=0)
     rl2_runs: str = param("runs", "folder searched for rl2-bandits run folders whose results "
@@ -67,10 +69,6 @@ class BanditBaselinesConfig:
 
     def __post_init__(self) -> None:
         cfg.validate(self)
-        for name in ("n", "k", "agents", "ots_samples"):
-            values = getattr(self, name)
-            if len(set(values)) != len(values):
-                raise ConfigError(f"{name} has duplicates: {list(values)}")
 
 
 BANDIT_PRESETS: dict[str, dict[str, Any]] = {
@@ -103,28 +101,26 @@ class MDPBaselinesConfig:
     mode: str = param("paper", "paper: the authors' agents and quirks; clean: fixed",
                       choices=("paper", "clean"))
     n: tuple[int, ...] = param((10, 25, 50, 75, 100), "episodes per trial (rows of Table 2)",
-                               min=1)
+                               min=1, unique=True)
     instances: int = param(1000, "MDP instances per cell (seeds 0..N-1)", min=2)
     seed: int = param(0, "seed of the shared outcomes and of the agents' own randomness", min=0)
-    agents: tuple[str, ...] = param(MDP_COLUMNS, "agents to run", choices=MDP_COLUMNS)
+    agents: tuple[str, ...] = param(MDP_COLUMNS, "agents to run", choices=MDP_COLUMNS,
+                                    unique=True)
     opsrl_samples: tuple[int, ...] = param(
-        tuple(range(1, 21)), "OPSRL grid of posterior samples N (authors: 1..20)", min=1)
+        tuple(range(1, 21)), "OPSRL grid of posterior samples N (authors: 1..20)", min=1,
+        unique=True)
     scalings: tuple[float, ...] = param(
         _LOG_SCALINGS, "BEB and UCRL2 grid of scalings (authors: 21 log-spaced in [1e-4, 1])",
-        min=0, min_exclusive=True)
+        min=0, min_exclusive=True, unique=True)
     epsilons: tuple[float, ...] = param(
         tuple(round(0.1 * i, 1) for i in range(1, 11)), "ε-greedy grid (authors: 0.1..1)",
-        min=0, max=1)
+        min=0, max=1, unique=True)
     workers: int = param(2, "threads the grid of one agent is split over", min=1, max=64)
     rl2_runs: str = param("runs", "folder searched for rl2-mdps run folders whose results "
                           "fill the RL² column ('' for none)")
 
     def __post_init__(self) -> None:
         cfg.validate(self)
-        for name in ("n", "agents", "opsrl_samples", "scalings", "epsilons"):
-            values = getattr(self, name)
-            if len(set(values)) != len(values):
-                raise ConfigError(f"{name} has duplicates: {list(values)}")
 
 
 MDP_PRESETS: dict[str, dict[str, Any]] = {

@@ -16,10 +16,14 @@ from adaptax.errors import ConfigError
 
 
 def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-          min_exclusive: bool = False, choices: tuple | None = None) -> Any:
-    """A config field with its help text and allowed range (bounds apply to every element)."""
+          min_exclusive: bool = False, choices: tuple | None = None,
+          unique: bool = False) -> Any:
+    """A config field with its help text and allowed range (bounds apply to every element).
+
+    Tuple fields must not be empty; with ``unique`` they must not repeat a value either.
+    """
     meta = {"help": help, "min": min, "max": max, "min_exclusive": min_exclusive,
-            "choices": choices}
+            "choices": choices, "unique": unique}
     if isinstance(default, list | dict | set):
         raise TypeError("config defaults must be immutable; use a tuple")
     return dataclasses.field(default=default, metadata=meta)
@@ -94,6 +98,8 @@ def validate(config: Any) -> None:
                 raise ConfigError(f"{f.name} must be <= {hi}, got {v!r}")
         if isinstance(value, tuple) and not value:
             raise ConfigError(f"{f.name} must not be empty")
+        if meta.get("unique") and isinstance(value, tuple) and len(set(value)) != len(value):
+            raise ConfigError(f"{f.name} has duplicates: {list(value)}")
 
 
 def _parse_scalar(name: str, text: str, tp: Any) -> Any:

@@ -75,7 +75,8 @@ class Nav2DConfig:
     hvp: str = param("gauss_newton", "Fisher-vector products: gauss_newton (exact at the old "
                      "policy, fastest), exact (third-order autodiff) or finite_difference "
                      "(the paper's code)", choices=("gauss_newton", "exact", "finite_difference"))
-    methods: tuple[str, ...] = param(METHODS, "methods to train and evaluate", choices=METHODS)
+    methods: tuple[str, ...] = param(METHODS, "methods to train and evaluate", choices=METHODS,
+                                     unique=True)
     eval_tasks: int = param(40, "test goals (paper: 40)", min=2)
     eval_trajs: int = param(40, "trajectories per adaptation step at test (paper: 40)", min=2)
     eval_steps: int = param(3, "policy-gradient steps at test (paper: 3)", min=1, max=10)
@@ -92,8 +93,6 @@ class Nav2DConfig:
         cfg.validate(self)
         if "maml" not in self.methods:
             raise ConfigError("methods must include 'maml'")
-        if len(set(self.methods)) != len(self.methods):
-            raise ConfigError(f"methods has duplicates: {list(self.methods)}")
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -60,14 +60,15 @@ class SinusoidConfig:
     meta_lr: float = param(1e-3, "Adam meta step size beta (paper: 1e-3)", min=0,
                            min_exclusive=True)
     hidden: tuple[int, ...] = param((40, 40), "hidden layer widths (paper: 40, 40)", min=1)
-    methods: tuple[str, ...] = param(METHODS, "methods to train and evaluate", choices=METHODS)
+    methods: tuple[str, ...] = param(METHODS, "methods to train and evaluate", choices=METHODS,
+                                     unique=True)
     eval_tasks: int = param(600, "fresh test tasks per K (code: 600)", min=2)
-    eval_k: tuple[int, ...] = param((5, 10, 20), "support points K at test", min=1)
+    eval_k: tuple[int, ...] = param((5, 10, 20), "support points K at test", min=1, unique=True)
     eval_steps: int = param(10, "gradient steps at test (code: 10)", min=1, max=100)
     finetune_lrs: tuple[float, ...] = param(
         (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1),
         "step sizes tried for fine-tuning the pretrained model (chosen on held-out tasks)",
-        min=0, min_exclusive=True,
+        min=0, min_exclusive=True, unique=True,
     )
     chunk: int = param(1000, "iterations per compiled dispatch, checkpoint and log line", min=1)
 
@@ -75,8 +76,6 @@ class SinusoidConfig:
         cfg.validate(self)
         if "maml" not in self.methods:
             raise ConfigError("methods must include 'maml'")
-        if len(set(self.methods)) != len(self.methods):
-            raise ConfigError(f"methods has duplicates: {list(self.methods)}")
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -94,6 +94,12 @@ class _Common:
                           min_exclusive=True)
     value_steps: int = param(5, "TRPO: Adam steps fitting the value baseline per iteration",
                              min=1)
+    value_norm: bool = param(
+        False, "value net predicts returns standardised by running statistics (paper: no)")
+    time_feature: bool = param(
+        False, "append t/T, the step within the trial, to the policy input (paper: no)")
+    lr_anneal: bool = param(
+        False, "decay the Adam step size linearly to 0 over the training budget (paper: no)")
     eval_tasks: int = param(1000, "evaluation instances, seeds 0..N-1 (paper: 1000)", min=2)
     chunk: int = param(0, "iterations per dispatch/checkpoint/log line (0: about 50 lines)",
                        min=0)
@@ -142,10 +148,14 @@ BANDIT_PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
               "steps_per_iteration": 250_000, "total_steps": 250_000_000},
 }
+# MDPs: returns of ~60 (γ = 0.99 over 100 steps of mean reward 1) swamp an unscaled value head,
+# and 1024-trial batches give too few updates per step; see docs/rl2.md "Tuning the MDP default".
+_MDP_TUNED = {"trials_per_iteration": 256, "lr": 3e-3, "ent_coef": 0.01, "value_norm": True,
+              "time_feature": True}
 MDP_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
-    "default": {},
-    "long": {"hidden_size": 128, "embed_size": 128, "total_steps": 300_000_000},
+    "default": {**_MDP_TUNED, "total_steps": 15_000_000},
+    "long": {**_MDP_TUNED, "hidden_size": 128, "embed_size": 128, "total_steps": 300_000_000},
     # 250,000 steps per iteration for 10,000 iterations.
     "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
               "steps_per_iteration": 250_000, "total_steps": 2_500_000_000},
@@ -170,13 +180,15 @@ def batch_size(config: _Common, steps_per_trial: int) -> int:
     return max(unit, config.steps_per_iteration // steps_per_trial // unit * unit)
 
 
-def settings_of(config: _Common, trials: int) -> RL2Settings:
-    """The learner's `RL2Settings` for a config."""
+def settings_of(config: _Common, trials: int, iterations: int = 0) -> RL2Settings:
+    """The learner's `RL2Settings` for a config (`iterations`: the budget, for `lr_anneal`)."""
     return RL2Settings(
         hidden_size=config.hidden_size, embed_size=config.embed_size, trials_per_batch=trials,
         algorithm=config.algorithm, gamma=config.gamma, lam=config.lam, lr=config.lr,
         epochs=config.epochs, minibatches=config.minibatches, clip_eps=config.clip_eps,
         ent_coef=config.ent_coef, max_kl=config.max_kl, value_steps=config.value_steps,
+        value_norm=config.value_norm, time_feature=config.time_feature,
+        lr_anneal_iterations=iterations if config.lr_anneal else 0,
     )
 
 
@@ -190,7 +202,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     chunk = min(config.chunk or max(1, math.ceil(iterations / 50)), iterations)
     # whole chunks only: one compiled program (a shorter last chunk would compile a second one)
     iterations = math.ceil(iterations / chunk) * chunk
-    learner = make_rl2(env, episodes, settings_of(config, trials))
+    learner = make_rl2(env, episodes, settings_of(config, trials, iterations))
     root = jax.random.PRNGKey(config.seed)
     state = learner.init(jax.random.fold_in(root, 0))
     t0 = time.perf_counter()
