@@ -67,3 +67,16 @@ def test_paper_tables_and_batch_size():
 def test_bad_settings_fail_in_one_line(argv, message, capsys):
     assert main(argv) != 0
     assert message in capsys.readouterr().err
+
+
+def test_paper_presets_stay_faithful_and_the_mdp_default_uses_its_tuning():
+    from adaptax.experiments.rl2 import BANDIT_PRESETS, MDP_PRESETS, settings_of
+
+    for config in (BanditsConfig(**BANDIT_PRESETS["paper"]), MDPsConfig(**MDP_PRESETS["paper"])):
+        s = settings_of(config, 1000, iterations=1000)
+        # TRPO, GRU 256, γ 0.99, λ 0.3, and none of the departures (RL² §3)
+        assert (s.algorithm, s.hidden_size, s.gamma, s.lam) == ("trpo", 256, 0.99, 0.3)
+        assert not s.value_norm and not s.time_feature and s.lr_anneal_iterations == 0
+    s = settings_of(MDPsConfig(**MDP_PRESETS["default"]), 256, iterations=588)
+    assert s.value_norm and s.time_feature and s.lr_anneal_iterations == 588
+    assert (s.trials_per_batch, s.lr, s.ent_coef, s.lam) == (256, 3e-3, 0.01, 0.3)

@@ -123,3 +123,68 @@ def test_a_tiny_bandit_run_beats_random_and_does_not_recompile():
     assert abs(before - 5.0) < 0.25
     assert float(after.mean()) > before + 0.8
     assert np.isfinite(np.asarray(metrics.loss)).all()
+
+
+def test_return_stats_moments_known_values():
+    from adaptax.rl.rl2 import ReturnStats
+
+    # before any update: the identity (μ, σ) = (0, 1)
+    mean, std = ReturnStats(jnp.zeros(()), jnp.zeros(()), jnp.zeros(())).moments()
+    assert (float(mean), float(std)) == (0.0, 1.0)
+    # one update with decay β = 0.9 from zero: EMAs 0.1·m, 0.1·E[R²], weight 0.1; debiased
+    # μ = 5, E[R²] = 29, σ = sqrt(29 − 25) = 2
+    mean, std = ReturnStats(jnp.array(0.5), jnp.array(2.9), jnp.array(0.1)).moments()
+    np.testing.assert_allclose([float(mean), float(std)], [5.0, 2.0], rtol=1e-5)
+
+
+def test_value_norm_standardises_targets_and_denormalises_values_in_gae():
+    from adaptax.rl.returns import gae
+
+    settings = RL2Settings(**TINY, value_norm=True, value_norm_decay=0.9)
+    learner = make_rl2(MDP, 3, settings)
+    state = learner.init(jax.random.PRNGKey(0))
+    state, _ = learner.step(state)  # one iteration: the statistics saw one batch
+    stats = state.return_stats
+    np.testing.assert_allclose(float(stats.weight), 0.1, rtol=1e-6)  # 1 − β after one update
+    mu, sigma = (float(x) for x in stats.moments())
+    traj = jax.jit(learner.collect)(state.params, instances(MDP, 8), jax.random.PRNGKey(1))
+    batch = jax.jit(learner.prepare)(traj, stats)
+    # slow check of stream 0: GAE on the de-normalised values V = μ + σ·v, γ 0.99, λ 0.3
+    values = mu + sigma * np.asarray(traj.value[0])
+    ref = gae(traj.reward[0], jnp.asarray(values), traj.info["trial_done"][0], 0.0, 0.99, 0.3)
+    np.testing.assert_allclose(batch.advantages[:, 0], ref.advantages, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(batch.returns[:, 0], ref.returns, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(batch.value[:, 0], traj.value[0])  # the raw network output
+    # off (the default), the value network's output is used as is: (μ, σ) = (0, 1)
+    plain = jax.jit(learner.prepare)(traj)
+    ref = gae(traj.reward[0], traj.value[0], traj.info["trial_done"][0], 0.0, 0.99, 0.3)
+    np.testing.assert_allclose(plain.returns[:, 0], ref.returns, rtol=1e-5, atol=1e-5)
+
+
+def test_time_feature_is_first_input_and_the_learner_recomputes_the_rollout():
+    learner = make_rl2(MDP, 3, RL2Settings(**TINY, time_feature=True))
+    state = learner.init(jax.random.PRNGKey(0))
+    traj = jax.jit(learner.collect)(state.params, instances(MDP, 8), jax.random.PRNGKey(1))
+    batch = jax.jit(learner.prepare)(traj)  # [T = 6, B = 8]
+    # x_t[0] = t / T for T = 6; the done flag d_{t−1} is still the last entry
+    np.testing.assert_allclose(batch.xs[:, 3, 0], np.arange(6) / 6, rtol=1e-6)
+    assert batch.xs[:, 3, -1].tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    # the unroll over the stored inputs reproduces the values and log-probs the rollout saw
+    carry = learner.network.init_carry(8)
+    _, logits, values = learner.network.unroll(state.params, carry, batch.xs, batch.resets)
+    np.testing.assert_allclose(values, batch.value, rtol=1e-5, atol=1e-6)
+    logp = jax.nn.log_softmax(logits)[jnp.arange(6)[:, None], jnp.arange(8), batch.action]
+    np.testing.assert_allclose(logp, batch.log_prob, rtol=1e-5, atol=1e-6)
+
+
+def test_lr_anneal_reaches_zero_after_the_given_iterations():
+    # anneal over 1 iteration of 1 epoch × 2 minibatches: Adam steps use lr·(1 − c/2) for the
+    # update count c = 0, 1, then 0 from c = 2 on, so a second iteration leaves θ unchanged
+    learner = make_rl2(MDP, 2, RL2Settings(**TINY, lr_anneal_iterations=1))
+    state = learner.init(jax.random.PRNGKey(0))
+    first, _ = learner.step(state)
+    second, _ = learner.step(first)
+    moved = jax.tree.leaves(jax.tree.map(lambda a, b: jnp.abs(a - b).max(), state.params,
+                                         first.params))
+    assert max(float(m) for m in moved) > 0
+    jax.tree.map(np.testing.assert_array_equal, first.params, second.params)

@@ -150,8 +150,8 @@ BANDIT_PRESETS: dict[str, dict[str, Any]] = {
 }
 # MDPs: returns of ~60 (γ = 0.99 over 100 steps of mean reward 1) swamp an unscaled value head,
 # and 1024-trial batches give too few updates per step; see docs/rl2.md "Tuning the MDP default".
-_MDP_TUNED = {"trials_per_iteration": 256, "lr": 3e-3, "ent_coef": 0.01, "value_norm": True,
-              "time_feature": True}
+_MDP_TUNED = {"trials_per_iteration": 256, "lr": 3e-3, "lr_anneal": True, "ent_coef": 0.01,
+              "value_norm": True, "time_feature": True}
 MDP_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
     "default": {**_MDP_TUNED, "total_steps": 15_000_000},

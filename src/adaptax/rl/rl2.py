@@ -21,7 +21,10 @@ total reward per trial.
 
 Departures (not stated in the paper): advantages are standardised per (mini)batch; the PPO
 variant follows the independent PPO reproduction of RL² (REFERENCE.md); TRPO's CG damping is
-`trpo_step`'s default 0.1 (rllab: 1e-5; see its docstring).
+`trpo_step`'s default 0.1 (rllab: 1e-5; see its docstring). Two options, off by default and off
+at the `paper` preset: `value_norm` (the value network predicts λ-returns standardised by running
+statistics, V = μ + σ·v, as in PopArt-style value normalisation without output preservation)
+and `time_feature` (t/T is prepended to the policy input x_t; the paper gives no time feature).
 
 Reference: Duan et al., "RL²: Fast reinforcement learning via slow reinforcement learning",
 arXiv:1611.02779, §2–3; Schulman et al. 2015 (TRPO), 2016 (GAE), 2017 (PPO).
@@ -54,6 +57,7 @@ from adaptax.rl.trpo import trpo_step
 from adaptax.types import Array, Params, PRNGKey
 
 __all__ = [
+    "ReturnStats",
     "RL2Batch",
     "RL2Learner",
     "RL2Metrics",
@@ -87,6 +91,12 @@ class RL2Settings:
       cg_iters: TRPO conjugate-gradient iterations.
       cg_damping: TRPO damping λ of the Fisher matrix.
       value_steps: TRPO: Adam steps fitting the value baseline per iteration.
+      value_norm: the value network predicts λ-returns standardised by running statistics
+        (`ReturnStats`), V = μ + σ·v; off, it predicts raw returns (paper: not stated).
+      value_norm_decay: decay β of those statistics' exponential moving averages.
+      time_feature: append t/T (the step within the trial) to the policy input (paper: no).
+      lr_anneal_iterations: > 0: the Adam step size decays linearly from `lr` to 0 over this
+        many iterations (then stays at 0); 0: constant.
     """
 
     hidden_size: int = 256
@@ -106,6 +116,10 @@ class RL2Settings:
     cg_iters: int = 10
     cg_damping: float = 0.1
     value_steps: int = 5
+    value_norm: bool = False
+    value_norm_decay: float = 0.9
+    time_feature: bool = False
+    lr_anneal_iterations: int = 0
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "embed_size", "trials_per_batch", "epochs", "minibatches",
@@ -118,6 +132,9 @@ class RL2Settings:
                 f"minibatches ({self.minibatches}) must divide trials_per_batch "
                 f"({self.trials_per_batch})"
             )
+        require_int("lr_anneal_iterations", self.lr_anneal_iterations, minimum=0)
+        if not 0.0 <= self.value_norm_decay < 1.0:
+            raise ValueError(f"value_norm_decay must lie in [0, 1), got {self.value_norm_decay}")
         for name in ("gamma", "lam"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
@@ -129,6 +146,31 @@ class RL2Settings:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
+class ReturnStats(NamedTuple):
+    """Running statistics of the value targets (debiased exponential moving averages).
+
+    Attributes:
+      mean: μ, EMA of the batch mean of the λ-returns (float32 scalar).
+      sq: EMA of the batch mean of their squares.
+      weight: 1 − β^k after k updates (the debiasing weight; 0 before the first).
+    """
+
+    mean: Array
+    sq: Array
+    weight: Array
+
+    def moments(self) -> tuple[Array, Array]:
+        """(μ, σ) after debiasing; (0, 1) before the first update."""
+        w = jnp.maximum(self.weight, 1e-12)
+        mean = jnp.where(self.weight > 0, self.mean / w, 0.0)
+        sq = jnp.where(self.weight > 0, self.sq / w, 1.0)
+        return mean, jnp.sqrt(jnp.maximum(sq - mean**2, 1e-4))
+
+
+def _initial_stats() -> ReturnStats:
+    return ReturnStats(jnp.zeros(()), jnp.zeros(()), jnp.zeros(()))
+
+
 class RL2State(NamedTuple):
     """The learner's state.
 
@@ -137,12 +179,14 @@ class RL2State(NamedTuple):
       opt_state: Adam state (PPO: both networks; TRPO: used by the value fit only).
       key: PRNG key for task draws, rollouts and minibatch shuffles.
       iteration: number of iterations done (int32 scalar).
+      return_stats: `ReturnStats` of the value targets (used when `value_norm`).
     """
 
     params: Params
     opt_state: Any
     key: PRNGKey
     iteration: Array
+    return_stats: ReturnStats = None  # type: ignore[assignment]  # init always sets it
 
 
 class RL2Metrics(NamedTuple):
@@ -203,7 +247,9 @@ class RL2Learner(NamedTuple):
       init: `key -> RL2State`.
       policy_fn: `(params, carry, obs, key) -> (carry, action, log_prob, value)`, one stream.
       collect: `(params, tasks, key) -> Trajectory` with leading axes [B, T] (one trial per task).
-      prepare: `Trajectory -> RL2Batch` (advantages, returns, time-major inputs).
+      prepare: `(Trajectory, ReturnStats | None) -> RL2Batch` (advantages and λ-returns with
+        values de-normalised by the given statistics, time-major inputs; targets not yet
+        standardised).
       update: `(RL2State, RL2Batch, key) -> (RL2State, RL2Metrics)`, the PPO or TRPO update.
       step: `RL2State -> (RL2State, RL2Metrics)`, one jitted iteration.
       run: `(RL2State, n) -> (RL2State, RL2Metrics)`, n iterations in one dispatch (jitted).
@@ -352,18 +398,27 @@ def make_rl2(
         if max_trial_steps is None
         else require_int("max_trial_steps", max_trial_steps, minimum=1)
     )
-    input_size = policy_input_size(env)
+    input_size = policy_input_size(env) + int(settings.time_feature)
     net = RecurrentActorCritic(
         action_dim=num_actions, hidden_size=settings.hidden_size, embed_size=settings.embed_size
     )
-    optimizer = optax.adam(settings.lr)
+    if settings.lr_anneal_iterations > 0:
+        # one Adam update per PPO minibatch (TRPO: per value-fit step)
+        per_iter = (settings.epochs * settings.minibatches if settings.algorithm == "ppo"
+                    else settings.value_steps)
+        schedule: Any = optax.linear_schedule(
+            settings.lr, 0.0, settings.lr_anneal_iterations * per_iter)
+    else:
+        schedule = settings.lr
+    optimizer = optax.adam(schedule)
     s = settings
     stepper = _WithinTrial(trial)
 
     def init(key: PRNGKey) -> RL2State:
         key_init, key = jax.random.split(key)
         params = net.init(key_init, net.init_carry(), jnp.zeros((input_size,)), jnp.array(True))
-        return RL2State(params, optimizer.init(params), key, jnp.zeros((), jnp.int32))
+        return RL2State(params, optimizer.init(params), key, jnp.zeros((), jnp.int32),
+                        _initial_stats())
 
     def policy_fn(
         params: Params, carry: RecurrentCarry, obs: Array, key: PRNGKey
@@ -377,25 +432,53 @@ def make_rl2(
         key_reset, key_roll = jax.random.split(key)
         obs, state = trial.reset_to_task(key_reset, task)
         carry = RolloutCarry(state, obs, net.init_carry(), key_roll)
-        _, traj = rollout(stepper, None, policy_fn, params, carry, steps)
-        return traj
+        if not s.time_feature:
+            _, traj = rollout(stepper, None, policy_fn, params, carry, steps)
+            return traj
+        # time feature: x_t = (t/T, Trial input); the Trial's state does not hold t, so the
+        # rollout carries it in the policy carry.
+        def timed_policy(p: Params, c: tuple[Any, Array], o: Array, k: PRNGKey) -> Any:
+            inner, t = c
+            x = jnp.concatenate([(t / steps)[None].astype(o.dtype), o])
+            inner, action, log_prob, value = policy_fn(p, inner, x, k)
+            return (inner, t + 1), action, log_prob, value
+
+        carry = carry._replace(policy_carry=(carry.policy_carry, jnp.zeros((), jnp.int32)))
+        _, traj = rollout(stepper, None, timed_policy, params, carry, steps)
+        time = (jnp.arange(steps) / steps).astype(traj.obs.dtype)[:, None]
+        return traj._replace(obs=jnp.concatenate([time, traj.obs], axis=-1))
 
     def collect(params: Params, tasks: Any, key: PRNGKey) -> Trajectory:
         num = jax.tree.leaves(tasks)[0].shape[0]
         keys = jax.random.split(key, num)
         return jax.vmap(collect_one, in_axes=(None, 0, 0))(params, tasks, keys)
 
-    def prepare_one(traj: Trajectory) -> RL2Batch:
+    def prepare_one(traj: Trajectory, mean: Array, std: Array) -> RL2Batch:
         xs, resets, mask = learner_inputs(traj)
         # GAE over the whole trial; dones = trial end only (RL² §3: γ 0.99, λ 0.3). A trial cut
         # at T without ending bootstraps from 0: fixed-length trials always end at T.
-        out = gae(traj.reward * mask, traj.value, traj.info["trial_done"], 0.0, s.gamma, s.lam)
+        # value_norm: the network's v is standardised, V = μ + σ·v.
+        values = mean + std * traj.value
+        out = gae(traj.reward * mask, values, traj.info["trial_done"], 0.0, s.gamma, s.lam)
         return RL2Batch(xs, resets, traj.action, traj.log_prob, traj.value,
                         out.advantages * mask, out.returns, mask)
 
-    def prepare(traj: Trajectory) -> RL2Batch:
-        batch = jax.vmap(prepare_one)(traj)  # [B, T, ...]
+    def prepare(traj: Trajectory, stats: ReturnStats | None = None) -> RL2Batch:
+        mean, std = (jnp.zeros(()), jnp.ones(())) if stats is None else stats.moments()
+        batch = jax.vmap(prepare_one, in_axes=(0, None, None))(traj, mean, std)  # [B, T, ...]
         return jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), batch)  # [T, B, ...]
+
+    def normalise_targets(batch: RL2Batch, stats: ReturnStats) -> tuple[RL2Batch, ReturnStats]:
+        """Updates the running statistics with this batch and standardises the targets."""
+        if not s.value_norm:
+            return batch, stats
+        b = s.value_norm_decay
+        mean = masked_mean(batch.returns, batch.mask)
+        sq = masked_mean(jnp.square(batch.returns), batch.mask)
+        stats = ReturnStats(b * stats.mean + (1 - b) * mean, b * stats.sq + (1 - b) * sq,
+                            b * stats.weight + (1 - b))
+        mu, sigma = stats.moments()
+        return batch._replace(returns=(batch.returns - mu) / sigma), stats
 
     def unroll(params: Params, batch: RL2Batch) -> tuple[Array, Array]:
         carry = net.init_carry(batch.resets.shape[1])
@@ -492,8 +575,9 @@ def make_rl2(
         key, key_task, key_roll, key_update = jax.random.split(state.key, 4)
         tasks = jax.vmap(env.sample_task)(jax.random.split(key_task, s.trials_per_batch))
         traj = collect(state.params, tasks, key_roll)
-        batch = prepare(traj)
-        state, metrics = update(state, batch, key_update)
+        stats = state.return_stats if s.value_norm else None
+        batch, stats = normalise_targets(prepare(traj, stats), state.return_stats)
+        state, metrics = update(state._replace(return_stats=stats), batch, key_update)
         trial_return = jnp.mean(jnp.sum(batch_rewards(traj), axis=1))
         env_steps = jnp.sum(batch.mask)  # float32: exact up to 2²⁴ steps per iteration
         metrics = metrics._replace(trial_return=trial_return, env_steps=env_steps)
