@@ -15,23 +15,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from _peak import matmul_peak  # benchmarks/_peak.py (scripts run from benchmarks/)
 
 from adaptax.meta import maml
 from adaptax.nets.mlp import MLP
 from adaptax.tasks import sinusoid
-
-
-def matmul_peak(n: int = 1024, repeats: int = 20) -> float:
-    """Median float32 FLOP/s of a jitted n×n matmul (2n³ FLOPs), all cores."""
-    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
-    f = jax.jit(lambda x: x @ x)
-    f(a).block_until_ready()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f(a).block_until_ready()
-        times.append(time.perf_counter() - t)
-    return 2 * n**3 / float(np.median(times))
 
 
 def bench(first_order: bool, iters: int, repeats: int) -> dict:

@@ -21,24 +21,11 @@ import argparse
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
+from _peak import matmul_peak  # benchmarks/_peak.py (scripts run from benchmarks/)
 
 from adaptax.envs import BernoulliBandit, TabularMDP, policy_input_size
 from adaptax.rl.rl2 import RL2Settings, make_rl2
-
-
-def matmul_peak(n: int = 1024, repeats: int = 20) -> float:
-    """Median float32 FLOP/s of a jitted n×n matmul (2n³ FLOPs), all cores."""
-    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
-    f = jax.jit(lambda x: x @ x)
-    f(a).block_until_ready()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f(a).block_until_ready()
-        times.append(time.perf_counter() - t)
-    return 2 * n**3 / float(np.median(times))
 
 
 def forward_flops(input_size: int, embed: int, hidden: int, actions: int) -> float:

@@ -21,29 +21,20 @@ import numpy as np
 from adaptax.baselines import bandits as bandit_agents
 from adaptax.baselines import stats
 from adaptax.experiments import config as cfg
+from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
 from adaptax.experiments.registry import Experiment, register
 from adaptax.runs import RunDir
 
 SCHEMA = "adaptax.baselines.results/1"
 
-# RL² Table 1 (Duan et al. 2017): (n, k) -> published mean total reward per column.
+# RL² Table 1 columns, in the paper's order (its RL² column last in published_rl2.BANDITS).
 BANDIT_COLUMNS = ("random", "gittins", "thompson", "optimistic_thompson", "ucb1",
                   "epsilon_greedy", "greedy")
 BANDIT_LABELS = {"random": "Random", "gittins": "Gittins", "thompson": "TS",
                  "optimistic_thompson": "OTS", "ucb1": "UCB1", "epsilon_greedy": "ε-greedy",
                  "greedy": "Greedy", "bayes_optimal": "Bayes-optimal (DP)", "rl2": "RL²"}
-BANDIT_PAPER = {
-    (10, 5): (5.0, 6.6, 5.7, 6.5, 6.7, 6.6, 6.6, 6.7),
-    (10, 10): (5.0, 6.6, 5.5, 6.2, 6.7, 6.6, 6.6, 6.7),
-    (10, 50): (5.1, 6.5, 5.2, 5.5, 6.6, 6.5, 6.5, 6.8),
-    (100, 5): (49.9, 78.3, 74.7, 77.9, 78.0, 75.4, 74.8, 78.7),
-    (100, 10): (49.9, 82.8, 76.7, 81.4, 82.4, 77.4, 77.1, 83.5),
-    (100, 50): (49.8, 85.2, 64.5, 67.7, 84.3, 78.3, 78.0, 84.9),
-    (500, 5): (249.8, 405.8, 402.0, 406.7, 405.8, 388.2, 380.6, 401.6),
-    (500, 10): (249.0, 437.8, 429.5, 438.9, 437.1, 408.0, 395.0, 432.5),
-    (500, 50): (249.6, 463.7, 427.2, 437.6, 457.6, 413.6, 402.8, 438.9),
-}
+BANDIT_PAPER = published_rl2.BANDITS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,17 +71,11 @@ BANDIT_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-# RL² Table 2: n episodes -> published mean total reward per column.
+# RL² Table 2 columns, in the paper's order.
 MDP_COLUMNS = ("random", "psrl", "opsrl", "ucrl2", "beb", "epsilon_greedy", "greedy")
 MDP_LABELS = {"random": "Random", "psrl": "PSRL", "opsrl": "OPSRL", "ucrl2": "UCRL2",
               "beb": "BEB", "epsilon_greedy": "ε-greedy", "greedy": "Greedy", "rl2": "RL²"}
-MDP_PAPER = {
-    10: (100.1, 138.1, 144.1, 146.6, 150.2, 132.8, 134.8, 156.2),
-    25: (250.2, 408.8, 425.2, 424.1, 427.8, 377.3, 368.8, 445.7),
-    50: (499.7, 904.4, 930.7, 918.9, 917.8, 823.3, 769.3, 936.1),
-    75: (749.9, 1417.1, 1449.2, 1427.6, 1422.6, 1293.9, 1172.9, 1428.8),
-    100: (999.4, 1939.5, 1973.9, 1942.1, 1935.1, 1778.2, 1578.5, 1913.7),
-}
+MDP_PAPER = published_rl2.MDPS
 _LOG_SCALINGS = tuple(float(x) for x in np.logspace(-4.0, 0.0, 21))
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from adaptax.envs import BernoulliBandit, TabularMDP, instances
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
+from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
 from adaptax.experiments.registry import Experiment, register
 from adaptax.experiments.training import train_phase
@@ -35,31 +36,14 @@ from adaptax.runs import RunDir
 # Published numbers (REFERENCE.md "RL²", Duan et al. 2017 Tables 1 and 2): setting → method → score.
 BANDIT_METHODS = ("random", "gittins", "ts", "ots", "ucb1", "eps_greedy", "greedy", "rl2")
 PAPER_BANDITS: dict[tuple[int, int], dict[str, float]] = {
-    (n, k): dict(zip(BANDIT_METHODS, row, strict=True))
-    for (n, k), row in {
-        (10, 5): (5.0, 6.6, 5.7, 6.5, 6.7, 6.6, 6.6, 6.7),
-        (10, 10): (5.0, 6.6, 5.5, 6.2, 6.7, 6.6, 6.6, 6.7),
-        (10, 50): (5.1, 6.5, 5.2, 5.5, 6.6, 6.5, 6.5, 6.8),
-        (100, 5): (49.9, 78.3, 74.7, 77.9, 78.0, 75.4, 74.8, 78.7),
-        (100, 10): (49.9, 82.8, 76.7, 81.4, 82.4, 77.4, 77.1, 83.5),
-        (100, 50): (49.8, 85.2, 64.5, 67.7, 84.3, 78.3, 78.0, 84.9),
-        (500, 5): (249.8, 405.8, 402.0, 406.7, 405.8, 388.2, 380.6, 401.6),
-        (500, 10): (249.0, 437.8, 429.5, 438.9, 437.1, 408.0, 395.0, 432.5),
-        (500, 50): (249.6, 463.7, 427.2, 437.6, 457.6, 413.6, 402.8, 438.9),
-    }.items()
+    setting: dict(zip(BANDIT_METHODS, row, strict=True))
+    for setting, row in published_rl2.BANDITS.items()
 }
 MDP_METHODS = ("random", "psrl", "opsrl", "ucrl2", "beb", "eps_greedy", "greedy", "rl2")
 PAPER_MDPS: dict[int, dict[str, float]] = {
-    n: dict(zip(MDP_METHODS, row, strict=True))
-    for n, row in {
-        10: (100.1, 138.1, 144.1, 146.6, 150.2, 132.8, 134.8, 156.2),
-        25: (250.2, 408.8, 425.2, 424.1, 427.8, 377.3, 368.8, 445.7),
-        50: (499.7, 904.4, 930.7, 918.9, 917.8, 823.3, 769.3, 936.1),
-        75: (749.9, 1417.1, 1449.2, 1427.6, 1422.6, 1293.9, 1172.9, 1428.8),
-        100: (999.4, 1939.5, 1973.9, 1942.1, 1935.1, 1778.2, 1578.5, 1913.7),
-    }.items()
+    n: dict(zip(MDP_METHODS, row, strict=True)) for n, row in published_rl2.MDPS.items()
 }
-PAPER_SOURCE = "Duan et al. 2017 (arXiv:1611.02779), Table 1 (bandits) / Table 2 (MDPs)"
+PAPER_SOURCE = published_rl2.SOURCE
 METHOD_LABELS = {
     "random": "Random", "gittins": "Gittins", "ts": "TS", "ots": "OTS", "ucb1": "UCB1",
     "eps_greedy": "ε-greedy", "greedy": "Greedy", "rl2": "RL²", "psrl": "PSRL",

@@ -1,0 +1,20 @@
+"""The machine's float32 matmul peak, measured in the same run as each benchmark."""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def matmul_peak(n: int = 1024, repeats: int = 20) -> float:
+    """Median float32 FLOP/s of a jitted n×n matmul (2n³ FLOPs), all cores."""
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+    f = jax.jit(lambda x: x @ x)
+    f(a).block_until_ready()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        f(a).block_until_ready()
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / float(np.median(times))
