@@ -51,7 +51,16 @@ from adaptax.rl.losses import (
     masked_mean,
 )
 from adaptax.rl.ppo import normalize_advantages, ppo_loss
-from adaptax.rl.returns import gae
+from adaptax.rl.rl2_data import (
+    ReturnStats,
+    RL2Batch,
+    initial_return_stats,
+    learner_inputs,
+    normalise_targets,
+    prepare_trials,
+    trial_length,
+    trial_rewards,
+)
 from adaptax.rl.rollout import RolloutCarry, Trajectory, rollout
 from adaptax.rl.trpo import trpo_step
 from adaptax.types import Array, Params, PRNGKey
@@ -146,31 +155,6 @@ class RL2Settings:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
-class ReturnStats(NamedTuple):
-    """Running statistics of the value targets (debiased exponential moving averages).
-
-    Attributes:
-      mean: μ, EMA of the batch mean of the λ-returns (float32 scalar).
-      sq: EMA of the batch mean of their squares.
-      weight: 1 − β^k after k updates (the debiasing weight; 0 before the first).
-    """
-
-    mean: Array
-    sq: Array
-    weight: Array
-
-    def moments(self) -> tuple[Array, Array]:
-        """(μ, σ) after debiasing; (0, 1) before the first update."""
-        w = jnp.maximum(self.weight, 1e-12)
-        mean = jnp.where(self.weight > 0, self.mean / w, 0.0)
-        sq = jnp.where(self.weight > 0, self.sq / w, 1.0)
-        return mean, jnp.sqrt(jnp.maximum(sq - mean**2, 1e-4))
-
-
-def _initial_stats() -> ReturnStats:
-    return ReturnStats(jnp.zeros(()), jnp.zeros(()), jnp.zeros(()))
-
-
 class RL2State(NamedTuple):
     """The learner's state.
 
@@ -212,30 +196,6 @@ class RL2Metrics(NamedTuple):
     env_steps: Array
 
 
-class RL2Batch(NamedTuple):
-    """What the update sees, time-major: leading axes [T, B].
-
-    Attributes:
-      xs: the policy inputs x_t (`Trial` observations), [T, B, D].
-      resets: r_t = 1 where the hidden state is zeroed before step t (trial starts only), [T, B].
-      action: a_t, [T, B].
-      log_prob: log π_old(a_t | ·) at sampling time, [T, B].
-      value: V_old(x_≤t), [T, B].
-      advantages: GAE advantages, [T, B].
-      returns: λ-return targets, [T, B].
-      mask: 1 for steps inside the trial (0 after an early trial end), [T, B].
-    """
-
-    xs: Array
-    resets: Array
-    action: Array
-    log_prob: Array
-    value: Array
-    advantages: Array
-    returns: Array
-    mask: Array
-
-
 class RL2Learner(NamedTuple):
     """The RL² learner's pure functions (built by `make_rl2`).
 
@@ -268,58 +228,6 @@ class RL2Learner(NamedTuple):
     step: Callable[[RL2State], tuple[RL2State, RL2Metrics]]
     run: Callable[[RL2State, int], tuple[RL2State, RL2Metrics]]
     evaluate: Callable[[Params, Any, PRNGKey], Array]
-
-
-def trial_length(env: Any, episodes: int) -> int:
-    """T = steps in one trial of `episodes` fixed-length episodes of `env`.
-
-        T = n · horizon   (bandit: horizon 1, so T = n pulls)
-
-    Args:
-      env: the inner environment: one with a `horizon` attribute, or a `BernoulliBandit`.
-      episodes: n >= 1.
-
-    Returns:
-      T as an int.
-
-    Example:
-      >>> trial_length(TabularMDP(horizon=10), 25)
-      250
-    """
-    from adaptax.envs.bandits import BernoulliBandit
-
-    episodes = require_int("episodes", episodes, minimum=1)
-    if isinstance(env, BernoulliBandit):
-        return episodes
-    horizon = getattr(env, "horizon", None)
-    if horizon is None:
-        raise ValueError(
-            f"cannot tell the episode length of {env!r}: pass max_trial_steps to make_rl2"
-        )
-    return episodes * int(horizon)
-
-
-def learner_inputs(traj: Trajectory) -> tuple[Array, Array, Array]:
-    """The inputs the update's `unroll` receives for one collected trial, time-major.
-
-        resets_0 = 1,  resets_t = trial_done_{t−1}   (never an inner episode's end)
-        mask_t = 1 − [trial ended before t]
-
-    Args:
-      traj: a trajectory of one stream (leading axis T) whose `info` holds `"trial_done"`.
-
-    Returns:
-      `(xs [T, D], resets [T] bool, mask [T] float32)`.
-
-    Example:
-      >>> xs, resets, mask = learner_inputs(traj)   # doctest: +SKIP
-      >>> resets.tolist()[:3]                        # [True, False, False]  # doctest: +SKIP
-    """
-    trial_done = traj.info["trial_done"].astype(bool)
-    resets = jnp.concatenate([jnp.ones((1,), bool), trial_done[:-1]])
-    ended_before = jnp.cumsum(trial_done.astype(jnp.int32)) - trial_done.astype(jnp.int32)
-    mask = (ended_before == 0).astype(jnp.float32)
-    return traj.obs, resets, mask
 
 
 class _WithinTrial:
@@ -418,7 +326,7 @@ def make_rl2(
         key_init, key = jax.random.split(key)
         params = net.init(key_init, net.init_carry(), jnp.zeros((input_size,)), jnp.array(True))
         return RL2State(params, optimizer.init(params), key, jnp.zeros((), jnp.int32),
-                        _initial_stats())
+                        initial_return_stats())
 
     def policy_fn(
         params: Params, carry: RecurrentCarry, obs: Array, key: PRNGKey
@@ -453,32 +361,13 @@ def make_rl2(
         keys = jax.random.split(key, num)
         return jax.vmap(collect_one, in_axes=(None, 0, 0))(params, tasks, keys)
 
-    def prepare_one(traj: Trajectory, mean: Array, std: Array) -> RL2Batch:
-        xs, resets, mask = learner_inputs(traj)
-        # GAE over the whole trial; dones = trial end only (RL² §3: γ 0.99, λ 0.3). A trial cut
-        # at T without ending bootstraps from 0: fixed-length trials always end at T.
-        # value_norm: the network's v is standardised, V = μ + σ·v.
-        values = mean + std * traj.value
-        out = gae(traj.reward * mask, values, traj.info["trial_done"], 0.0, s.gamma, s.lam)
-        return RL2Batch(xs, resets, traj.action, traj.log_prob, traj.value,
-                        out.advantages * mask, out.returns, mask)
-
     def prepare(traj: Trajectory, stats: ReturnStats | None = None) -> RL2Batch:
-        mean, std = (jnp.zeros(()), jnp.ones(())) if stats is None else stats.moments()
-        batch = jax.vmap(prepare_one, in_axes=(0, None, None))(traj, mean, std)  # [B, T, ...]
-        return jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), batch)  # [T, B, ...]
+        return prepare_trials(traj, stats, s.gamma, s.lam)
 
-    def normalise_targets(batch: RL2Batch, stats: ReturnStats) -> tuple[RL2Batch, ReturnStats]:
-        """Updates the running statistics with this batch and standardises the targets."""
+    def normalise(batch: RL2Batch, stats: ReturnStats) -> tuple[RL2Batch, ReturnStats]:
         if not s.value_norm:
             return batch, stats
-        b = s.value_norm_decay
-        mean = masked_mean(batch.returns, batch.mask)
-        sq = masked_mean(jnp.square(batch.returns), batch.mask)
-        stats = ReturnStats(b * stats.mean + (1 - b) * mean, b * stats.sq + (1 - b) * sq,
-                            b * stats.weight + (1 - b))
-        mu, sigma = stats.moments()
-        return batch._replace(returns=(batch.returns - mu) / sigma), stats
+        return normalise_targets(batch, stats, s.value_norm_decay)
 
     def unroll(params: Params, batch: RL2Batch) -> tuple[Array, Array]:
         carry = net.init_carry(batch.resets.shape[1])
@@ -576,22 +465,19 @@ def make_rl2(
         tasks = jax.vmap(env.sample_task)(jax.random.split(key_task, s.trials_per_batch))
         traj = collect(state.params, tasks, key_roll)
         stats = state.return_stats if s.value_norm else None
-        batch, stats = normalise_targets(prepare(traj, stats), state.return_stats)
+        batch, stats = normalise(prepare(traj, stats), state.return_stats)
         state, metrics = update(state._replace(return_stats=stats), batch, key_update)
-        trial_return = jnp.mean(jnp.sum(batch_rewards(traj), axis=1))
+        trial_return = jnp.mean(jnp.sum(trial_rewards(traj), axis=1))
         env_steps = jnp.sum(batch.mask)  # float32: exact up to 2²⁴ steps per iteration
         metrics = metrics._replace(trial_return=trial_return, env_steps=env_steps)
         return state._replace(key=key, iteration=state.iteration + 1), metrics
-
-    def batch_rewards(traj: Trajectory) -> Array:
-        return traj.reward * jax.vmap(lambda t: learner_inputs(t)[2])(traj)
 
     def _run(state: RL2State, num_iters: int) -> tuple[RL2State, RL2Metrics]:
         return jax.lax.scan(lambda c, _: step(c), state, None, length=num_iters)
 
     def _evaluate(params: Params, tasks: Any, key: PRNGKey) -> Array:
         traj = collect(params, tasks, key)
-        return jnp.sum(batch_rewards(traj), axis=1)
+        return jnp.sum(trial_rewards(traj), axis=1)
 
     return RL2Learner(
         network=net, trial=trial, settings=settings, trial_steps=steps, init=init,
