@@ -15,7 +15,8 @@ every grid point. An agent's own randomness comes from its own stream of the sam
   * TS and OTS: posterior draws Beta(a, b) = G_a/(G_a + G_b) with G ~ Gamma (numpy's
     `standard_gamma`), drawn step by step, for all instances at once, in a fixed order.
 
-Each agent is a loop over the n steps whose body is vectorised over instances and arms (NumPy).
+Each agent is a loop over the n steps whose body is vectorised over instances and arms (NumPy);
+the environment, the counts and the loop are in `adaptax.baselines.bandit_model`.
 
 Paper mode vs clean mode (`run_bandit_agent`): the two differ only for Gittins. `paper` reproduces
 the authors' agents, quirks included: the better per setting of (a) the closed-form approximate
@@ -28,12 +29,34 @@ ran its baselines" (Bandits).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from adaptax.baselines import gittins as _gittins
+from adaptax.baselines.bandit_model import ENV_STREAM as ENV_STREAM
+from adaptax.baselines.bandit_model import (
+    EPSILON_STREAM,
+    OPTIMISTIC_THOMPSON_STREAM,
+    RANDOM_STREAM,
+    THOMPSON_STREAM,
+    BetaCounts,
+    _beta_log_density,
+    _check_n,
+    _check_outcomes,
+    _check_probs,
+    _check_seed,
+    _gamma_pair,
+    _is_int,
+    _play,
+    _posterior_mean,
+    _stream,
+    bandit_outcomes,
+)
+from adaptax.baselines.bandit_model import _initial_counts as _initial_counts
+from adaptax.baselines.bandit_model import _observe as _observe
+from adaptax.baselines.bandit_model import bandit_uniforms as bandit_uniforms
 
 __all__ = [
     "BANDIT_AGENTS",
@@ -51,13 +74,6 @@ __all__ = [
     "thompson",
     "ucb1",
 ]
-
-# Stream numbers under one seed. U (the environment) is stream 0 for every agent.
-ENV_STREAM = 0
-RANDOM_STREAM = 1
-EPSILON_STREAM = 2
-THOMPSON_STREAM = 3
-OPTIMISTIC_THOMPSON_STREAM = 4
 
 # The authors' tuning grids (REFERENCE.md, Bandits).
 BANDIT_GRIDS: dict[str, dict[str, tuple]] = {
@@ -78,168 +94,6 @@ BANDIT_AGENTS = tuple(BANDIT_GRIDS)
 PAPER_TABLE_GAMMA = 0.9999
 PAPER_TABLE_MAX_PULLS = 1000
 PAPER_TABLE_GRID_SIZE = 5000
-
-
-class BetaCounts(NamedTuple):
-    """Posterior pseudo-counts of N bandit instances and the reward collected so far.
-
-    Attributes:
-      successes: a, int64 [N, k]: 1 + number of successes of each arm.
-      failures: b, int64 [N, k]: 1 + number of failures of each arm.
-      total: int64 [N]: reward collected so far.
-    """
-
-    successes: np.ndarray
-    failures: np.ndarray
-    total: np.ndarray
-
-
-# ----------------------------------------------------------------------------- inputs
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _check_seed(seed: int) -> int:
-    if not _is_int(seed) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    return int(seed)
-
-
-def _check_n(n: int) -> int:
-    if not _is_int(n) or n < 1:
-        raise ValueError(f"n (pulls per trial) must be an integer >= 1, got {n!r}")
-    return int(n)
-
-
-def _check_probs(probs: Any) -> np.ndarray:
-    p = np.asarray(probs, dtype=np.float64)
-    if p.ndim != 2:
-        raise ValueError(f"probs must have shape [N, k] (instances, arms), got shape {p.shape}")
-    if p.shape[0] < 1:
-        raise ValueError("probs must hold at least one bandit instance (N >= 1)")
-    if p.shape[1] < 2:
-        raise ValueError(f"a bandit needs k >= 2 arms, got k = {p.shape[1]}")
-    if not np.all((p >= 0.0) & (p <= 1.0)):
-        raise ValueError("probs must be success probabilities in [0, 1] (no NaN)")
-    return p
-
-
-def _check_outcomes(outcomes: Any) -> np.ndarray:
-    out = np.asarray(outcomes)
-    if out.ndim != 3:
-        raise ValueError(f"outcomes must have shape [N, n, k], got shape {out.shape}")
-    if out.dtype != np.bool_:
-        raise ValueError(f"outcomes must be boolean (from bandit_outcomes), got dtype {out.dtype}")
-    if out.shape[0] < 1 or out.shape[1] < 1:
-        raise ValueError(f"outcomes need N >= 1 instances and n >= 1 pulls, got shape {out.shape}")
-    if out.shape[2] < 2:
-        raise ValueError(f"a bandit needs k >= 2 arms, got k = {out.shape[2]}")
-    return out
-
-
-def _stream(seed: int, stream: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, stream])))
-
-
-def bandit_uniforms(num_instances: int, n: int, k: int, seed: int) -> np.ndarray:
-    """The common uniforms U [N, n, k] ~ U[0, 1) of the environment under `seed`.
-
-    Drawn instance-major from stream 0 of `seed`, so instance i's block does not depend on N.
-
-    Args:
-      num_instances: N >= 1.
-      n: pulls per trial, >= 1.
-      k: arms, >= 2.
-      seed: integer >= 0.
-
-    Returns:
-      float64 [N, n, k].
-
-    Example:
-      >>> u = bandit_uniforms(3, 10, 5, seed=0)
-      >>> bool((bandit_uniforms(1, 10, 5, seed=0) == u[:1]).all())   # prefix property
-      True
-
-    Reference: common random numbers, REFERENCE.md "How the paper ran its baselines".
-    """
-    if not _is_int(num_instances) or num_instances < 1:
-        raise ValueError(f"num_instances must be an integer >= 1, got {num_instances!r}")
-    n = _check_n(n)
-    if not _is_int(k) or k < 2:
-        raise ValueError(f"a bandit needs k >= 2 arms, got k = {k!r}")
-    return _stream(_check_seed(seed), ENV_STREAM).random((int(num_instances), n, int(k)))
-
-
-def bandit_outcomes(probs: Any, n: int, seed: int, chunk: int = 256) -> np.ndarray:
-    """Every arm's reward at every step: r[i, t, j] = 1[U[i, t, j] < p[i, j]].
-
-    U is `bandit_uniforms(N, n, k, seed)`, generated `chunk` instances at a time to bound memory
-    (the values are the same as in one draw).
-
-    Args:
-      probs: [N, k] success probabilities (e.g. the stacked `BanditParams.probs` of N tasks).
-      n: pulls per trial, >= 1.
-      seed: integer >= 0; the same seed gives every agent the same rewards.
-      chunk: instances per block of uniforms.
-
-    Returns:
-      bool [N, n, k].
-
-    Example:
-      >>> r = bandit_outcomes(np.array([[0.0, 1.0]]), n=4, seed=0)
-      >>> r[0].tolist()   # arm 0 never pays, arm 1 always does
-      [[False, True], [False, True], [False, True], [False, True]]
-
-    Reference: RL² §3.1 (Bernoulli arms).
-    """
-    p = _check_probs(probs)
-    n = _check_n(n)
-    rng = _stream(_check_seed(seed), ENV_STREAM)
-    num, k = p.shape
-    out = np.empty((num, n, k), np.bool_)
-    for start in range(0, num, chunk):
-        stop = min(start + chunk, num)
-        out[start:stop] = rng.random((stop - start, n, k)) < p[start:stop, None, :]
-    return out
-
-
-# ----------------------------------------------------------------------------- the loop
-
-
-def _initial_counts(num: int, k: int) -> BetaCounts:
-    return BetaCounts(
-        successes=np.ones((num, k), np.int64),
-        failures=np.ones((num, k), np.int64),
-        total=np.zeros(num, np.int64),
-    )
-
-
-def _observe(state: BetaCounts, action: np.ndarray, reward: np.ndarray) -> BetaCounts:
-    """Bayes update of the pulled arm: a += r, b += 1 − r; total += r."""
-    pulled = np.arange(state.successes.shape[1])[None, :] == action[:, None]
-    r = reward[:, None]
-    return BetaCounts(
-        successes=state.successes + (pulled & r),
-        failures=state.failures + (pulled & ~r),
-        total=state.total + reward,
-    )
-
-
-def _play(outcomes: np.ndarray, choose: Callable[[int, BetaCounts], np.ndarray]) -> np.ndarray:
-    """Runs a policy `choose(t, state) -> arms [N]` for n steps; returns totals [N]."""
-    num, n, k = outcomes.shape
-    state = _initial_counts(num, k)
-    for t in range(n):
-        action = choose(t, state)
-        reward = np.take_along_axis(outcomes[:, t, :], action[:, None], axis=1)[:, 0]
-        state = _observe(state, action, reward)
-    return state.total
-
-
-def _posterior_mean(state: BetaCounts) -> np.ndarray:
-    return state.successes / (state.successes + state.failures)
 
 
 # ----------------------------------------------------------------------------- agents
@@ -359,44 +213,6 @@ def ucb1(outcomes: np.ndarray, c: float) -> np.ndarray:
         return np.argmax(s.successes / m + c * np.sqrt(2 * np.log(t) / m), axis=1)
 
     return _play(out, choose)
-
-
-def _gamma_pair(
-    rng: np.random.Generator, a: np.ndarray, b: np.ndarray, size: tuple[int, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gamma draws G_a ~ Gamma(a), G_b ~ Gamma(b) (all G_a first); Beta(a, b) = G_a/(G_a+G_b)."""
-    # Float shapes: numpy's standard_gamma is about twice as slow with integer shape arrays.
-    g_a = rng.standard_gamma(a.astype(np.float64), size=size)
-    g_b = rng.standard_gamma(b.astype(np.float64), size=size)
-    return g_a, g_b
-
-
-def _beta_log_density(
-    g_a: np.ndarray, g_b: np.ndarray, a_minus_1: np.ndarray, b_minus_1: np.ndarray
-) -> np.ndarray:
-    """Σ_j ln Beta(θ_j; a_j, b_j) + const for θ = G_a/(G_a+G_b), summed over the last axis.
-
-    (a−1) ln θ + (b−1) ln(1−θ) = (a−1) ln G_a + (b−1) ln G_b − (a+b−2) ln(G_a+G_b); the constant
-    −Σ_j ln B(a_j, b_j) is dropped. Computed in place to spare memory traffic on [S, N, k] arrays.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):  # a Gamma draw of exactly 0, see below
-        terms = np.log(g_a)
-        terms *= a_minus_1
-        scratch = np.log(g_b)
-        scratch *= b_minus_1
-        terms += scratch
-        np.add(g_a, g_b, out=scratch)
-        np.log(scratch, out=scratch)
-        scratch *= a_minus_1 + b_minus_1
-        terms -= scratch
-        log_density = terms.sum(axis=-1)
-        if np.isnan(log_density).any():  # G = 0 (chance ~1e-16) with weight 0: 0·ln 0 = 0
-            log_density = (
-                np.where(a_minus_1 > 0, a_minus_1 * np.log(g_a), 0.0)
-                + np.where(b_minus_1 > 0, b_minus_1 * np.log(g_b), 0.0)
-                - (a_minus_1 + b_minus_1) * np.log(g_a + g_b)
-            ).sum(axis=-1)
-    return log_density
 
 
 def thompson(outcomes: np.ndarray, seed: int) -> np.ndarray:
