@@ -150,11 +150,10 @@ def run_mdps(config: MDPBaselinesConfig, run_dir: RunDir, resume: bool = False) 
             published = paper[MDP_COLUMNS.index(agent)] if paper else None
             scores[agent] = totals[best]
             cells[agent] = _cell(totals[best], published, hparam, means.tolist())
-        rl2 = find_rl2(config.rl2_runs, "rl2-mdps", {"n": n}, config.instances)
+        rl2 = find_rl2(config.rl2_runs, "rl2-mdps", {"n": n}, config.instances,
+                       paper[-1] if paper else None)
         if rl2 is not None:
-            cells["rl2"] = {**rl2, "paper": paper[-1] if paper else None}
-            if paper:
-                cells["rl2"]["within_2se"] = bool(abs(rl2["mean"] - paper[-1]) <= 2 * rl2["se"])
+            cells["rl2"] = rl2
         rows.append(_table_row(f"{n}", {"n": n}, scores, cells))
     results = {
         "schema": SCHEMA, "experiment": "baselines-mdps", "mode": config.mode,
@@ -208,10 +207,12 @@ def _welch_p(x: tuple[float, float, int], y: tuple[float, float, int]) -> float:
                                                   alternative="less").pvalue)
 
 
-def find_rl2(root: str, experiment: str, setting: dict, instances: int) -> dict | None:
+def find_rl2(root: str, experiment: str, setting: dict, instances: int,
+             paper: float | None = None) -> dict | None:
     """The newest finished RL² run of ``setting`` under ``root`` evaluated on the same instances.
 
-    Returns a cell (mean, se, std, n, source) or None. Unreadable results are skipped.
+    Returns a cell (mean, se, std, n, source, and the paper's value with ``within_2se`` when
+    ``paper`` is given) or None. Unreadable results are skipped.
     """
     import json
     from pathlib import Path
@@ -231,9 +232,12 @@ def find_rl2(root: str, experiment: str, setting: dict, instances: int) -> dict 
         return None
     _, path, score = max(found, key=lambda f: f[0])
     n = int(score["eval_tasks"])
-    return {"mean": float(score["mean"]), "std": float(score["std"]), "n": n,
-            "se": float(score["std"]) / np.sqrt(n), "hparam": {}, "grid_means": [],
-            "source": str(path.parent)}
+    mean, std = float(score["mean"]), float(score["std"])
+    cell = {"mean": mean, "std": std, "n": n, "se": std / np.sqrt(n), "paper": paper,
+            "hparam": {}, "grid_means": [], "source": str(path.parent)}
+    if paper is not None:
+        cell["within_2se"] = bool(abs(mean - paper) <= 2 * cell["se"])
+    return cell
 
 
 def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = False) -> dict:
@@ -265,12 +269,10 @@ def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = F
                 totals = bayes_optimal.bayes_optimal(outcomes)
                 scores["bayes_optimal"] = totals
                 cells["bayes_optimal"] = _cell(totals, None, {}, [])
-            rl2 = find_rl2(config.rl2_runs, "rl2-bandits", {"n": n, "k": k}, config.instances)
+            rl2 = find_rl2(config.rl2_runs, "rl2-bandits", {"n": n, "k": k},
+                           config.instances, paper[-1] if paper else None)
             if rl2 is not None:
-                cells["rl2"] = {**rl2, "paper": paper[-1] if paper else None}
-                if paper:
-                    cells["rl2"]["within_2se"] = bool(abs(rl2["mean"] - paper[-1])
-                                                      <= 2 * rl2["se"])
+                cells["rl2"] = rl2
             row = _table_row(f"{n}, {k}", {"n": n, "k": k}, scores, cells)
             # How lucky this instance set is: the best arm's p is the max of k uniforms, with
             # mean k/(k+1) and variance k/((k+1)²(k+2)); every good agent's score follows it.
