@@ -63,6 +63,10 @@ class Nav2DConfig:
         min=1, max=3)
     later_lr_factor: float = param(0.5, "step size of inner steps after the first, times alpha "
                                    "(authors' test code: 0.5)", min=0, min_exclusive=True)
+    later_adv_scale: str = param(
+        "first", "advantage scale of inner steps after the first: first (the task's first "
+        "batch's std; the overshoot fix) or own (each batch its own std, the authors' code)",
+        choices=("first", "own"))
     hidden: tuple[int, ...] = param((100, 100), "policy hidden widths (paper: 100, 100)", min=1)
     max_kl: float = param(0.01, "TRPO trust region: mean KL (paper: 0.01)", min=0,
                           min_exclusive=True)
@@ -124,6 +128,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
         Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
         meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
         inner_lr=lr, inner_steps=inner_steps, later_lr_factor=config.later_lr_factor,
+        later_adv_scale=config.later_adv_scale,
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
     )
@@ -216,6 +221,12 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
         algo = _algo(config, False, 1, lrs[method])
         diagnostics[method] = _step_diagnostics(algo, params, tasks, task_keys, steps,
                                                 config.eval_trajs)
+    # The same trained policies and test goals with the other advantage scale of later steps.
+    other = "own" if config.later_adv_scale == "first" else "first"
+    alt = dataclasses.replace(config, later_adv_scale=other)
+    comparison = {m: summary(curves(_algo(alt, False, 1, config.inner_lr), trained[m], steps,
+                                    tasks, lrs[m]))
+                  for m in ("maml", "pretrained") if m in trained}
     return {
         "schema": "adaptax.maml-rl-nav2d.results/1",
         "metric": "undiscounted return per trajectory (horizon steps) after j policy-gradient "
@@ -227,6 +238,8 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
                        for m in trained if m != "oracle"},
         "finetune_lr_selection": selection,
         "methods": methods,
+        "later_adv_scale": config.later_adv_scale,
+        "adv_scale_comparison": {"later_adv_scale": other, "methods": comparison},
         "adaptation_diagnostics": diagnostics,
         "trajectories": _trajectories(config, trained, lrs, keys["figure"]),
     }
@@ -267,28 +280,30 @@ def _curve_fn(algo: mr.MAMLRL, n_steps: int, num_trajs: int):
 
 
 def _step_diagnostics(algo, params, tasks, task_keys, steps, num_trajs) -> dict[str, Any]:
-    """Per step j: the policy σ, the KL each step moves the policy, and the gradient norm."""
+    """Per step j: the policy σ, the KL step j moves the policy, the inner-gradient norm, and the
+    advantage scale s_j of its batch (the std that rllab divides by)."""
     d = np.asarray(_diagnostics_fn(algo, steps, num_trajs)(params, tasks, task_keys)).mean(0)
-    return {"std": d[:, 0].tolist(), "step_kl": d[:, 1].tolist(), "grad_norm": d[:, 2].tolist()}
+    return {"std": d[:, 0].tolist(), "step_kl": d[:, 1].tolist(), "grad_norm": d[:, 2].tolist(),
+            "adv_std": d[:, 3].tolist()}
 
 
 @functools.lru_cache(maxsize=32)
 def _diagnostics_fn(algo: mr.MAMLRL, steps: int, num_trajs: int):
     def one(params, task, key):
-        keys = jax.random.split(key, steps + 1)
-        p, out = params, []
         lrs = algo.step_sizes(steps)
+        batches, chain = mr.sample_and_adapt(algo, params, task, key, lrs, num_trajs)
+        own = mr.sample_and_adapt(dataclasses.replace(algo, later_adv_scale="own"), params,
+                                  task, key, lrs, num_trajs)[0]
+        out = []
         for j in range(steps):
-            batch = mr.sample_batch(algo, p, task, keys[j], num_trajs)
+            p, new, batch = chain[j], chain[j + 1], batches[j]
             grad = jax.grad(mr.inner_loss, argnums=1)(algo.apply_fn, p, batch)
-            new = mr.adapt_policy(algo, p, batch, lrs[j])
             _, log_std = algo.apply_fn(p, batch.obs[0, 0])
             m0, s0 = algo.apply_fn(p, batch.obs)
             m1, s1 = algo.apply_fn(new, batch.obs)
             kl = masked_mean(gaussian_kl(m0, s0, m1, s1), batch.mask)
             gnorm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grad)))
-            out.append(jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm]))
-            p = new
+            out.append(jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm, own[j].adv_scale[0]]))
         return jnp.stack(out)
 
     return jax.jit(jax.vmap(one, (None, 0, 0)))
@@ -307,19 +322,32 @@ def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, f
         sizes = algo.step_sizes(config.eval_steps)
 
         def one(params, task, k, algo=algo, sizes=sizes):
-            keys = jax.random.split(k, len(sizes) + 1)
-            paths, p = [], params
-            for j in range(len(sizes) + 1):
-                batch = mr.sample_batch(algo, p, task, keys[j], config.num_trajs)
-                paths.append(batch.obs[0])
-                if j < len(sizes):
-                    p = mr.adapt_policy(algo, p, batch, sizes[j])
-            return jnp.stack(paths)
+            batches, _ = mr.sample_and_adapt(algo, params, task, k, sizes, config.num_trajs)
+            return jnp.stack([b.obs[0] for b in batches])
 
         paths = jax.jit(jax.vmap(one, (None, 0, 0)))(trained[method], goals,
                                                       jax.random.split(key, config.figure_goals))
         out[method] = np.asarray(paths).tolist()  # [goal, step, T, 2]
     return out
+
+
+def comparison_table(results: dict[str, Any]) -> str:
+    """Markdown rows: MAML and pretrained under both advantage scales of the later steps."""
+    comp = results.get("adv_scale_comparison")
+    if not comp:
+        return ""
+    steps = results["steps"]
+    head = ["method", "later steps' advantage scale"] + [f"after {j}" for j in steps]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m, alt in comp["methods"].items():
+        for scale, r in ((results["later_adv_scale"], results["methods"][m]),
+                         (comp["later_adv_scale"], alt)):
+            cells = [f"{a:.1f} ± {b:.1f}" for a, b in zip(r["mean"], r["se"], strict=True)]
+            lines.append(f"| {LABELS[m]} | {_SCALES[scale]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+_SCALES = {"first": "first batch's std (fix)", "own": "own std (authors' code)"}
 
 
 def results_table(results: dict[str, Any]) -> str:
@@ -357,6 +385,7 @@ def report(run_dir: RunDir) -> str:
     diag = "\n".join(
         f"- {LABELS[m]}: σ per step {_fmt(d['std'])}; KL moved per step {_fmt(d['step_kl'], 4)}; "
         f"inner-gradient norm {_fmt(d['grad_norm'])}"
+        + (f"; advantage std of each step's batch {_fmt(d['adv_std'])}" if "adv_std" in d else "")
         for m, d in results.get("adaptation_diagnostics", {}).items())
     figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
     text = f"""# MAML-RL — 2D navigation
@@ -369,13 +398,20 @@ Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories ×
 trained through), TRPO δ = {c['max_kl']}, {c['cg_iters']} CG iterations, {c['hvp']}
 Fisher-vector products, {c['iterations']} MAML / {c['baseline_iterations']} baseline iterations.
 Evaluation: {results['eval_tasks']} test goals, {results['eval_trajs']} trajectories per step,
-step sizes: {_step_sizes(results)}. Returns are per trajectory, mean ± standard error over goals.
+step sizes: {_step_sizes(results)}. Later steps' advantages are standardised by
+{_SCALES[results.get('later_adv_scale', 'own')]}. Returns are per trajectory, mean ± standard
+error over goals.
 "Pre-adaptation" is the return of the meta-trained policy itself, before any gradient step;
 "after j steps" is the return after j policy-gradient steps on the new goal.
 
 ## Results
 
 {results_table(results)}
+
+The same trained policies and goals with the other advantage scale of the later steps
+(`later_adv_scale`; the first step is identical):
+
+{comparison_table(results)}
 
 ## Training
 

@@ -9,9 +9,18 @@ For one task and a policy π_θ(a|s) = N(μ_θ(s), σ²), K rollouts of T steps 
     Â = m (A − mean A) / (std A + 1e-8)                   (rllab's ``center_adv``)
 
 and the inner REINFORCE loss on it is L(θ; D) = − mean_{valid} log π_θ(a|s) Â, the inner step
-θ' = θ − α ∇_θ L(θ; D) (`adapt_policy`), and the test protocol `adaptation_returns`. The outer
-loop (meta-objective through these steps, TRPO) is `adaptax.rl.maml_rl`; ``algo`` below is its
-`MAMLRL` settings.
+θ' = θ − α ∇_θ L(θ; D) (`adapt_policy`), and the test protocol `adaptation_returns`.
+
+Later inner steps and the advantage scale (``algo.later_adv_scale``). rllab standardises every
+batch by its own std s_j. After a good first step the policy is near the goal: the returns, and so
+s_j, shrink several-fold while the gradient's noise does not, so dividing by s_j inflates step j's
+size by s_0/s_j (and its KL by (s_0/s_j)²) exactly when there is least left to gain. ``"own"`` is
+the authors' code (Â_j = (A_j − mean A_j)/s_j); ``"first"`` keeps every later step of a task on
+its first batch's scale, Â_j = (A_j − mean A_j)/s_0 (`rescale_advantages`), so the step shrinks
+as the advantages do. The first step, and therefore one-step meta-training, is the same in both.
+
+The outer loop (meta-objective through these steps, TRPO) is `adaptax.rl.maml_rl`; ``algo`` below
+is its `MAMLRL` settings.
 
 Reference: Finn et al. 2017, §5.3 and App. A.2; code cbfinn/maml_rl (rllab's sampler, baseline
 and ``center_adv``).
@@ -42,6 +51,8 @@ __all__ = [
     "inner_loss",
     "make_policy_fn",
     "process_batch",
+    "rescale_advantages",
+    "sample_and_adapt",
     "sample_batch",
 ]
 
@@ -60,6 +71,8 @@ class Batch(NamedTuple):
       log_prob: log π(a|s) under the sampling policy, ``[K, T]``.
       advantage: standardised Â = G − b, ``[K, T]`` (0 where masked).
       episode_return: undiscounted return Σ_t r_{n,t} of each trajectory, ``[K]``.
+      adv_scale: the divisor s = std A + 1e-8 that standardised the advantages, repeated per
+        trajectory (``[K]``, so that a batch slices along K like its other fields).
     """
 
     obs: Array
@@ -69,6 +82,7 @@ class Batch(NamedTuple):
     log_prob: Array
     advantage: Array
     episode_return: Array
+    adv_scale: Array
 
 
 def make_policy_fn(apply_fn: ApplyFn):
@@ -109,14 +123,26 @@ def process_batch(obs, action, reward, done, log_prob, discount: float,
     adv = returns - baseline
     mean = masked_mean(adv, mask)
     std = jnp.sqrt(masked_mean(jnp.square(adv - mean), mask))
-    adv = mask * (adv - mean) / (std + 1e-8)
+    scale = std + 1e-8
+    adv = mask * (adv - mean) / scale
     return Batch(obs=obs, action=action, reward=reward * mask, mask=mask, log_prob=log_prob,
-                 advantage=adv, episode_return=jnp.sum(reward * mask, axis=1))
+                 advantage=adv, episode_return=jnp.sum(reward * mask, axis=1),
+                 adv_scale=jnp.full(mask.shape[:1], scale))
+
+
+def rescale_advantages(batch: Batch, first: Batch) -> Batch:
+    """Batch j standardised by the first batch's scale: Â_j · s_j / s_0 = (A_j − mean A_j)/s_0."""
+    ratio = batch.adv_scale[0] / first.adv_scale[0]
+    return batch._replace(advantage=batch.advantage * ratio, adv_scale=first.adv_scale)
 
 
 def sample_batch(algo: Any, params: Params, task: Any, key: PRNGKey,
-                 num_trajs: int | None = None) -> Batch:
+                 num_trajs: int | None = None, first: Batch | None = None) -> Batch:
     """K trajectories of π_θ on one task, processed into a `Batch` (vmap for many tasks).
+
+    For a later inner step pass the task's first batch as `first`: with
+    ``algo.later_adv_scale == "first"`` the advantages are then put on its scale
+    (`rescale_advantages`); with ``"own"`` (rllab) `first` is ignored.
 
     Args:
       algo: the settings (`adaptax.rl.maml_rl.MAMLRL`: env, apply_fn, horizon, num_trajs,
@@ -125,6 +151,7 @@ def sample_batch(algo: Any, params: Params, task: Any, key: PRNGKey,
       task: the task (EnvParams).
       key: PRNG key.
       num_trajs: K (default ``algo.num_trajs``).
+      first: the first inner step's batch of this task, for a later step (see above).
 
     Returns:
       A `Batch` with leading axes ``[K, horizon]``.
@@ -140,8 +167,11 @@ def sample_batch(algo: Any, params: Params, task: Any, key: PRNGKey,
         return traj
 
     traj = jax.vmap(one)(jax.random.split(key, k))
-    return process_batch(traj.obs, traj.action, traj.reward, traj.done, traj.log_prob,
-                         algo.discount, algo.baseline_reg)
+    batch = process_batch(traj.obs, traj.action, traj.reward, traj.done, traj.log_prob,
+                          algo.discount, algo.baseline_reg)
+    if first is not None and algo.later_adv_scale == "first":
+        batch = rescale_advantages(batch, first)
+    return batch
 
 
 def inner_loss(apply_fn: ApplyFn, params: Params, batch: Batch) -> Array:
@@ -169,13 +199,35 @@ def adapt_sequence(algo: Any, params: Params, batches: tuple[Batch, ...],
     return params
 
 
+def sample_and_adapt(algo: Any, params: Params, task: Any, key: PRNGKey,
+                     step_sizes: tuple[float, ...], num_trajs: int
+                     ) -> tuple[list[Batch], list[Params]]:
+    """The test-time chain on one task: D_j ~ π_{θ_j}, θ_{j+1} = θ_j − α_j ∇L(θ_j; D_j).
+
+    Later batches are put on the scale ``algo.later_adv_scale`` says (relative to D_0).
+
+    Returns:
+      ``([D_0, …, D_S], [θ_0, …, θ_S])`` for S = len(step_sizes) (D_S: the trajectories of the
+      final policy, which no step uses).
+    """
+    keys = jax.random.split(key, len(step_sizes) + 1)
+    batches, chain = [], [params]
+    for j in range(len(step_sizes) + 1):  # a static handful of adaptation steps
+        batches.append(sample_batch(algo, chain[-1], task, keys[j], num_trajs,
+                                    batches[0] if batches else None))
+        if j < len(step_sizes):
+            chain.append(adapt_policy(algo, chain[-1], batches[-1], step_sizes[j]))
+    return batches, chain
+
+
 def adaptation_returns(algo: Any, params: Params, task: Any, key: PRNGKey, steps: int,
                        num_trajs: int, step_sizes: tuple[float, ...] | None = None) -> Array:
     """Mean return on one task after 0, 1, …, `steps` inner steps (the §5.3 test protocol).
 
         R_j = mean over `num_trajs` trajectories of π_{θ_j},  θ_{j+1} = θ_j − α_j ∇L(θ_j; D_j)
 
-    with α_0 = α and α_j = α/2 after (`algo.step_sizes`), D_j the trajectories of step j.
+    with α_0 = α and α_j = α/2 after (`algo.step_sizes`), D_j the trajectories of step j, their
+    advantages on the scale ``algo.later_adv_scale`` says (`sample_and_adapt`).
 
     Args:
       algo: the settings (env, policy, horizon, discount, step sizes).
@@ -192,11 +244,5 @@ def adaptation_returns(algo: Any, params: Params, task: Any, key: PRNGKey, steps
     lrs = algo.step_sizes(steps) if step_sizes is None else tuple(step_sizes)
     if len(lrs) != steps:
         raise ValueError(f"step_sizes must have {steps} entries, got {len(lrs)}")
-    keys = jax.random.split(key, steps + 1)
-    out, p = [], params
-    for j in range(steps + 1):  # a static handful of adaptation steps
-        batch = sample_batch(algo, p, task, keys[j], num_trajs)
-        out.append(jnp.mean(batch.episode_return))
-        if j < steps:
-            p = adapt_policy(algo, p, batch, lrs[j])
-    return jnp.stack(out)
+    batches, _ = sample_and_adapt(algo, params, task, key, lrs, num_trajs)
+    return jnp.stack([jnp.mean(b.episode_return) for b in batches])
