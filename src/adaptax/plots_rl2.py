@@ -12,10 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def learning_curve(results: dict[str, Any], folder: Path) -> list[str]:
-    """Raw mean total reward per training trial vs environment steps, with the paper's RL² and
-    random scores as horizontal lines; returns the file names written (``learning_curve.png``)."""
+    """Mean total reward per training trial vs environment steps: raw, with the paper's RL²,
+    random and greedy scores as lines, and (when ``results["normalised"]`` exists) normalised
+    as the paper's Figure 2 (reference = 1, random = 0); returns the file names written."""
     curve = results["curve"]
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    norm = results.get("normalised")
+    fig, axes = plt.subplots(1, 2 if norm else 1, figsize=(10 if norm else 5.5, 3.6),
+                             squeeze=False)
+    ax = axes[0, 0]
     ax.plot(curve["env_steps"], curve["trial_return"], color="tab:red", label="RL² (training)")
     paper = results["paper"]
     ax.axhline(paper["rl2"], color="tab:red", ls="--", lw=1, label="RL² (paper)")
@@ -27,6 +31,15 @@ def learning_curve(results: dict[str, Any], folder: Path) -> list[str]:
     ax.set_xlabel("environment steps")
     ax.set_ylabel("total reward per trial")
     ax.legend(fontsize=7, loc="lower right")
+    if norm:
+        ax = axes[0, 1]
+        ax.plot(curve["env_steps"], norm["curve"], color="tab:red", label="RL² (training)")
+        ax.axhline(1.0, color="k", ls="--", lw=1, label=f"{norm['reference']} = 1")
+        ax.axhline(0.0, color="gray", ls=":", lw=1, label="random = 0")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("normalised total reward")
+        ax.set_title("normalised as the paper's Figure 2")
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(folder / "learning_curve.png", dpi=110)
     plt.close(fig)

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from adaptax.cli import main
@@ -45,8 +46,18 @@ def test_smoke_preset_runs_end_to_end(tmp_path, capsys, monkeypatch, experiment,
     # a near-random agent after a few iterations: within a wide band around random play
     low, high = (3.0, 8.0) if experiment == "rl2-bandits" else (70.0, 140.0)
     assert low < r["mean"] < high
+    # normalised as the paper's Figure 2 with baselines run on the same 50 instances: the
+    # reference beats random, and the curve is the raw curve mapped by (R − random)/(ref − random)
+    norm = results["normalised"]
+    assert norm["reference"] == ("gittins" if experiment == "rl2-bandits" else "opsrl")
+    ref, rand = norm["reference_score"], norm["random_score"]
+    assert ref > rand + (1.0 if experiment == "rl2-bandits" else 20.0)
+    raw = np.asarray(results["curve"]["trial_return"])
+    np.testing.assert_allclose(norm["curve"], (raw - rand) / (ref - rand), rtol=1e-9)
+    assert norm["rl2"] == pytest.approx((r["mean"] - rand) / (ref - rand))
     printed = capsys.readouterr().out
     assert "RL² (paper)" in printed and f"{paper}" in printed
+    assert "Normalised score" in (out / "report.md").read_text()
 
 
 def test_paper_tables_and_batch_size():
