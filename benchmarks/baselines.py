@@ -9,12 +9,13 @@ beside the per-agent breakdown.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections import defaultdict
 
 import numpy as np
 
-from adaptax.baselines import bandits, gittins, mdp
+from adaptax.baselines import bandits, gittins, mdp, stats
 from adaptax.envs import BernoulliBandit, TabularMDP, instances
 from adaptax.experiments import baselines as exp
 
@@ -33,9 +34,10 @@ def bench_bandits(config: exp.BanditBaselinesConfig) -> dict[str, float]:
             outcomes = bandits.bandit_outcomes(probs, n, config.seed)
             for agent in config.agents:
                 t = time.perf_counter()
-                for h in exp._bandit_grid(agent, config):
-                    bandits.run_bandit_agent(agent, probs, n, config.seed, config.mode,
-                                             outcomes=outcomes, **h)
+                run = functools.partial(bandits.run_bandit_agent, agent, probs, n, config.seed,
+                                        config.mode, outcomes=outcomes)
+                stats.tune(lambda h, f=run: f(**h), exp._bandit_grid(agent, config),
+                           workers=config.workers)
                 seconds[agent] += time.perf_counter() - t
     return seconds
 

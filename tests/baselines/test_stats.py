@@ -106,6 +106,21 @@ def test_tune_picks_first_best_mean():
     assert res.best_mean == 3.0
 
 
+def test_tune_on_threads_gives_the_same_choice():
+    from adaptax.baselines.bandits import bandit_outcomes, optimistic_thompson
+
+    probs = np.random.default_rng(3).uniform(size=(40, 4))
+    out = bandit_outcomes(probs, n=20, seed=1)
+    run = lambda s: optimistic_thompson(out, seed=1, num_samples=s)  # noqa: E731
+    serial = tune(run, [1, 2, 3, 5])
+    threaded = tune(run, [1, 2, 3, 5], workers=3)
+    assert threaded.best_hparam == serial.best_hparam
+    assert threaded.per_grid_means == serial.per_grid_means
+    np.testing.assert_array_equal(threaded.best_totals, serial.best_totals)
+    with pytest.raises(ValueError, match="workers"):
+        tune(run, [1], workers=0)
+
+
 def test_tune_with_dict_grid():
     res = tune(lambda hp: np.full(3, -abs(hp["c"] - 0.2)), [{"c": 0.0}, {"c": 0.2}, {"c": 0.4}])
     assert res.best_hparam == {"c": 0.2}

@@ -53,6 +53,7 @@ class BanditBaselinesConfig:
     ots_samples: tuple[int, ...] = param(
         tuple(range(1, 21)), "OTS grid of posterior samples N (authors: 1..20)", min=1,
         unique=True)
+    workers: int = param(2, "threads the grid of one agent is split over", min=1, max=64)
     bayes_optimal_max_n: int = param(
         10, "add the exact Bayes-optimal column for rows with n up to this (0: never)", min=0)
     rl2_runs: str = param("runs", "folder searched for rl2-bandits run folders whose results "
@@ -260,7 +261,7 @@ def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = F
 
                 run_fn = functools.partial(bandit_agents.run_bandit_agent, agent, probs, n,
                                            config.seed, config.mode, outcomes=outcomes)
-                tuned = stats.tune(lambda h, f=run_fn: f(**h), grid)
+                tuned = stats.tune(lambda h, f=run_fn: f(**h), grid, workers=config.workers)
                 published = paper[BANDIT_COLUMNS.index(agent)] if paper else None
                 scores[agent] = tuned.best_totals
                 cells[agent] = _cell(tuned.best_totals, published, tuned.best_hparam,
