@@ -63,10 +63,6 @@ class Nav2DConfig:
         min=1, max=3)
     later_lr_factor: float = param(0.5, "step size of inner steps after the first, times alpha "
                                    "(authors' test code: 0.5)", min=0, min_exclusive=True)
-    later_adv_scale: str = param(
-        "first", "advantage scale of inner steps after the first: first (the task's first "
-        "batch's std; the overshoot fix) or own (each batch its own std, the authors' code)",
-        choices=("first", "own"))
     hidden: tuple[int, ...] = param((100, 100), "policy hidden widths (paper: 100, 100)", min=1)
     max_kl: float = param(0.01, "TRPO trust region: mean KL (paper: 0.01)", min=0,
                           min_exclusive=True)
@@ -85,7 +81,7 @@ class Nav2DConfig:
     eval_trajs: int = param(40, "trajectories per adaptation step at test (paper: 40)", min=2)
     eval_steps: int = param(3, "policy-gradient steps at test (paper: 3)", min=1, max=10)
     finetune_lrs: tuple[float, ...] = param(
-        (0.05, 0.1, 0.2, 0.5, 1.0), "grid of first fine-tuning step sizes for pretrained and "
+        (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0), "grid of first fine-tuning step sizes for pretrained and "
         "random init (later steps times later_lr_factor), chosen on held-out goals", min=0,
         min_exclusive=True)
     select_tasks: int = param(20, "held-out goals (not the test goals) for choosing the "
@@ -128,7 +124,6 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
         Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
         meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
         inner_lr=lr, inner_steps=inner_steps, later_lr_factor=config.later_lr_factor,
-        later_adv_scale=config.later_adv_scale,
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
     )
@@ -221,12 +216,6 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
         algo = _algo(config, False, 1, lrs[method])
         diagnostics[method] = _step_diagnostics(algo, params, tasks, task_keys, steps,
                                                 config.eval_trajs)
-    # The same trained policies and test goals with the other advantage scale of later steps.
-    other = "own" if config.later_adv_scale == "first" else "first"
-    alt = dataclasses.replace(config, later_adv_scale=other)
-    comparison = {m: summary(curves(_algo(alt, False, 1, config.inner_lr), trained[m], steps,
-                                    tasks, lrs[m]))
-                  for m in ("maml", "pretrained") if m in trained}
     return {
         "schema": "adaptax.maml-rl-nav2d.results/1",
         "metric": "undiscounted return per trajectory (horizon steps) after j policy-gradient "
@@ -238,8 +227,6 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
                        for m in trained if m != "oracle"},
         "finetune_lr_selection": selection,
         "methods": methods,
-        "later_adv_scale": config.later_adv_scale,
-        "adv_scale_comparison": {"later_adv_scale": other, "methods": comparison},
         "adaptation_diagnostics": diagnostics,
         "trajectories": _trajectories(config, trained, lrs, keys["figure"]),
     }
@@ -292,8 +279,6 @@ def _diagnostics_fn(algo: mr.MAMLRL, steps: int, num_trajs: int):
     def one(params, task, key):
         lrs = algo.step_sizes(steps)
         batches, chain = mr.sample_and_adapt(algo, params, task, key, lrs, num_trajs)
-        own = mr.sample_and_adapt(dataclasses.replace(algo, later_adv_scale="own"), params,
-                                  task, key, lrs, num_trajs)[0]
         out = []
         for j in range(steps):
             p, new, batch = chain[j], chain[j + 1], batches[j]
@@ -303,7 +288,7 @@ def _diagnostics_fn(algo: mr.MAMLRL, steps: int, num_trajs: int):
             m1, s1 = algo.apply_fn(new, batch.obs)
             kl = masked_mean(gaussian_kl(m0, s0, m1, s1), batch.mask)
             gnorm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grad)))
-            out.append(jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm, own[j].adv_scale[0]]))
+            out.append(jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm, batch.adv_scale[0]]))
         return jnp.stack(out)
 
     return jax.jit(jax.vmap(one, (None, 0, 0)))
@@ -329,25 +314,6 @@ def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, f
                                                       jax.random.split(key, config.figure_goals))
         out[method] = np.asarray(paths).tolist()  # [goal, step, T, 2]
     return out
-
-
-def comparison_table(results: dict[str, Any]) -> str:
-    """Markdown rows: MAML and pretrained under both advantage scales of the later steps."""
-    comp = results.get("adv_scale_comparison")
-    if not comp:
-        return ""
-    steps = results["steps"]
-    head = ["method", "later steps' advantage scale"] + [f"after {j}" for j in steps]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for m, alt in comp["methods"].items():
-        for scale, r in ((results["later_adv_scale"], results["methods"][m]),
-                         (comp["later_adv_scale"], alt)):
-            cells = [f"{a:.1f} ± {b:.1f}" for a, b in zip(r["mean"], r["se"], strict=True)]
-            lines.append(f"| {LABELS[m]} | {_SCALES[scale]} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-_SCALES = {"first": "first batch's std (fix)", "own": "own std (authors' code)"}
 
 
 def results_table(results: dict[str, Any]) -> str:
@@ -398,20 +364,13 @@ Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories ×
 trained through), TRPO δ = {c['max_kl']}, {c['cg_iters']} CG iterations, {c['hvp']}
 Fisher-vector products, {c['iterations']} MAML / {c['baseline_iterations']} baseline iterations.
 Evaluation: {results['eval_tasks']} test goals, {results['eval_trajs']} trajectories per step,
-step sizes: {_step_sizes(results)}. Later steps' advantages are standardised by
-{_SCALES[results.get('later_adv_scale', 'own')]}. Returns are per trajectory, mean ± standard
-error over goals.
+step sizes: {_step_sizes(results)}. Returns are per trajectory, mean ± standard error over goals.
 "Pre-adaptation" is the return of the meta-trained policy itself, before any gradient step;
 "after j steps" is the return after j policy-gradient steps on the new goal.
 
 ## Results
 
 {results_table(results)}
-
-The same trained policies and goals with the other advantage scale of the later steps
-(`later_adv_scale`; the first step is identical):
-
-{comparison_table(results)}
 
 ## Training
 

@@ -59,7 +59,6 @@ from adaptax.rl.maml_rl_inner import (
     inner_loss,
     make_policy_fn,
     process_batch,
-    rescale_advantages,
     sample_and_adapt,
     sample_batch,
 )
@@ -81,7 +80,6 @@ __all__ = [
     "make_runner",
     "meta_iteration",
     "process_batch",
-    "rescale_advantages",
     "sample_and_adapt",
     "sample_batch",
 ]
@@ -103,9 +101,6 @@ class MAMLRL:
       inner_steps: inner steps in training, each later step at ``later_lr_factor · α``
         (paper: 1); 0 gives multi-task TRPO without adaptation.
       later_lr_factor: step size factor of inner steps after the first (code at test: 1/2).
-      later_adv_scale: the scale of a later inner step's advantages: ``"first"`` (default) the
-        task's first batch's std, so that a step shrinks as the advantages do; ``"own"`` its own
-        std, as rllab (see `adaptax.rl.maml_rl_inner`; the first step is the same in both).
       first_order: drop the second-order terms of the inner step (first-order MAML).
       discount: γ of the returns (rllab MAML code: 0.99).
       max_kl: TRPO's δ (paper: 0.01).
@@ -131,7 +126,6 @@ class MAMLRL:
     inner_lr: float = 0.1
     inner_steps: int = 1
     later_lr_factor: float = 0.5
-    later_adv_scale: Literal["first", "own"] = "first"
     first_order: bool = False
     discount: float = 0.99
     max_kl: float = 0.01
@@ -153,9 +147,6 @@ class MAMLRL:
             raise ValueError(f"discount must lie in [0, 1], got {self.discount}")
         if not self.max_kl > 0:
             raise ValueError(f"max_kl must be positive, got {self.max_kl}")
-        if self.later_adv_scale not in ("first", "own"):
-            raise ValueError(
-                f"later_adv_scale must be 'first' or 'own', got {self.later_adv_scale!r}")
         if self.hvp not in ("gauss_newton", "exact", "finite_difference"):
             raise ValueError(
                 f"hvp must be 'gauss_newton', 'exact' or 'finite_difference', got {self.hvp!r}")
@@ -284,8 +275,7 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
         keys = jax.random.split(key_task, len(lrs) + 1)
         chain, batches = [theta], []
         for j, lr in enumerate(lrs):  # a static handful of inner steps, not a hot loop
-            batches.append(sample_batch(algo, chain[-1], task, keys[j],
-                                        first=batches[0] if batches else None))
+            batches.append(sample_batch(algo, chain[-1], task, keys[j]))
             chain.append(adapt_policy(algo, chain[-1], batches[-1], lr))
         post = sample_batch(algo, chain[-1], task, keys[-1])
         return tuple(batches), post, tuple(chain)

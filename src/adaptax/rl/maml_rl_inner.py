@@ -11,14 +11,6 @@ For one task and a policy π_θ(a|s) = N(μ_θ(s), σ²), K rollouts of T steps 
 and the inner REINFORCE loss on it is L(θ; D) = − mean_{valid} log π_θ(a|s) Â, the inner step
 θ' = θ − α ∇_θ L(θ; D) (`adapt_policy`), and the test protocol `adaptation_returns`.
 
-Later inner steps and the advantage scale (``algo.later_adv_scale``). rllab standardises every
-batch by its own std s_j. After a good first step the policy is near the goal: the returns, and so
-s_j, shrink several-fold while the gradient's noise does not, so dividing by s_j inflates step j's
-size by s_0/s_j (and its KL by (s_0/s_j)²) exactly when there is least left to gain. ``"own"`` is
-the authors' code (Â_j = (A_j − mean A_j)/s_j); ``"first"`` keeps every later step of a task on
-its first batch's scale, Â_j = (A_j − mean A_j)/s_0 (`rescale_advantages`), so the step shrinks
-as the advantages do. The first step, and therefore one-step meta-training, is the same in both.
-
 The outer loop (meta-objective through these steps, TRPO) is `adaptax.rl.maml_rl`; ``algo`` below
 is its `MAMLRL` settings.
 
@@ -51,7 +43,6 @@ __all__ = [
     "inner_loss",
     "make_policy_fn",
     "process_batch",
-    "rescale_advantages",
     "sample_and_adapt",
     "sample_batch",
 ]
@@ -130,19 +121,9 @@ def process_batch(obs, action, reward, done, log_prob, discount: float,
                  adv_scale=jnp.full(mask.shape[:1], scale))
 
 
-def rescale_advantages(batch: Batch, first: Batch) -> Batch:
-    """Batch j standardised by the first batch's scale: Â_j · s_j / s_0 = (A_j − mean A_j)/s_0."""
-    ratio = batch.adv_scale[0] / first.adv_scale[0]
-    return batch._replace(advantage=batch.advantage * ratio, adv_scale=first.adv_scale)
-
-
 def sample_batch(algo: Any, params: Params, task: Any, key: PRNGKey,
-                 num_trajs: int | None = None, first: Batch | None = None) -> Batch:
+                 num_trajs: int | None = None) -> Batch:
     """K trajectories of π_θ on one task, processed into a `Batch` (vmap for many tasks).
-
-    For a later inner step pass the task's first batch as `first`: with
-    ``algo.later_adv_scale == "first"`` the advantages are then put on its scale
-    (`rescale_advantages`); with ``"own"`` (rllab) `first` is ignored.
 
     Args:
       algo: the settings (`adaptax.rl.maml_rl.MAMLRL`: env, apply_fn, horizon, num_trajs,
@@ -151,7 +132,6 @@ def sample_batch(algo: Any, params: Params, task: Any, key: PRNGKey,
       task: the task (EnvParams).
       key: PRNG key.
       num_trajs: K (default ``algo.num_trajs``).
-      first: the first inner step's batch of this task, for a later step (see above).
 
     Returns:
       A `Batch` with leading axes ``[K, horizon]``.
@@ -167,11 +147,8 @@ def sample_batch(algo: Any, params: Params, task: Any, key: PRNGKey,
         return traj
 
     traj = jax.vmap(one)(jax.random.split(key, k))
-    batch = process_batch(traj.obs, traj.action, traj.reward, traj.done, traj.log_prob,
-                          algo.discount, algo.baseline_reg)
-    if first is not None and algo.later_adv_scale == "first":
-        batch = rescale_advantages(batch, first)
-    return batch
+    return process_batch(traj.obs, traj.action, traj.reward, traj.done, traj.log_prob,
+                         algo.discount, algo.baseline_reg)
 
 
 def inner_loss(apply_fn: ApplyFn, params: Params, batch: Batch) -> Array:
@@ -204,8 +181,6 @@ def sample_and_adapt(algo: Any, params: Params, task: Any, key: PRNGKey,
                      ) -> tuple[list[Batch], list[Params]]:
     """The test-time chain on one task: D_j ~ π_{θ_j}, θ_{j+1} = θ_j − α_j ∇L(θ_j; D_j).
 
-    Later batches are put on the scale ``algo.later_adv_scale`` says (relative to D_0).
-
     Returns:
       ``([D_0, …, D_S], [θ_0, …, θ_S])`` for S = len(step_sizes) (D_S: the trajectories of the
       final policy, which no step uses).
@@ -213,8 +188,7 @@ def sample_and_adapt(algo: Any, params: Params, task: Any, key: PRNGKey,
     keys = jax.random.split(key, len(step_sizes) + 1)
     batches, chain = [], [params]
     for j in range(len(step_sizes) + 1):  # a static handful of adaptation steps
-        batches.append(sample_batch(algo, chain[-1], task, keys[j], num_trajs,
-                                    batches[0] if batches else None))
+        batches.append(sample_batch(algo, chain[-1], task, keys[j], num_trajs))
         if j < len(step_sizes):
             chain.append(adapt_policy(algo, chain[-1], batches[-1], step_sizes[j]))
     return batches, chain
@@ -226,8 +200,8 @@ def adaptation_returns(algo: Any, params: Params, task: Any, key: PRNGKey, steps
 
         R_j = mean over `num_trajs` trajectories of π_{θ_j},  θ_{j+1} = θ_j − α_j ∇L(θ_j; D_j)
 
-    with α_0 = α and α_j = α/2 after (`algo.step_sizes`), D_j the trajectories of step j, their
-    advantages on the scale ``algo.later_adv_scale`` says (`sample_and_adapt`).
+    with α_0 = α and α_j = α/2 after (`algo.step_sizes`), D_j the trajectories of step j
+    (`sample_and_adapt`).
 
     Args:
       algo: the settings (env, policy, horizon, discount, step sizes).
