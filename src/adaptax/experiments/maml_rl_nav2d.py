@@ -81,8 +81,9 @@ class Nav2DConfig:
     eval_trajs: int = param(40, "trajectories per adaptation step at test (paper: 40)", min=2)
     eval_steps: int = param(3, "policy-gradient steps at test (paper: 3)", min=1, max=10)
     finetune_lrs: tuple[float, ...] = param(
-        (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0), "grid of first fine-tuning step sizes for pretrained and "
-        "random init (later steps times later_lr_factor), chosen on held-out goals", min=0,
+        (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+        "grid of first fine-tuning step sizes for pretrained and random init (later steps "
+        "times later_lr_factor), chosen on held-out goals", min=0,
         min_exclusive=True)
     select_tasks: int = param(20, "held-out goals (not the test goals) for choosing the "
                               "fine-tuning step size", min=2)
