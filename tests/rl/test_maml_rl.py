@@ -176,12 +176,41 @@ def test_smoke_training_improves_post_adaptation_return():
     assert np.all(np.isfinite(np.asarray(metrics.loss)))
 
 
+def test_all_steps_objective_scores_every_inner_step():
+    net, algo = _tiny()
+    algo_all = mr.MAMLRL(**{**algo.__dict__, "meta_objective": "all"})
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
+    pre = tuple(_fixed_batch(jax.random.PRNGKey(i)) for i in (1, 2))
+    post = _fixed_batch(jax.random.PRNGKey(3))
+    lrs = (0.1, 0.05)
+    # one inner step: "all" is "last"
+    one = [mr.post_adaptation_surrogate(a, params, pre[:1], post, lrs[:1])
+           for a in (algo, algo_all)]
+    np.testing.assert_allclose(one[0], one[1], rtol=1e-6)
+    # two: the mean of the surrogate of θ_1 on D_1 and of θ_2 on the post batch (slow, by hand)
+    theta1 = mr.adapt_policy(algo, params, pre[0], 0.1)
+    theta2 = mr.adapt_policy(algo, theta1, pre[1], 0.05)
+    by_hand = [mr.post_adaptation_surrogate(algo, t, (), b, ()) for t, b in
+               ((theta1, pre[1]), (theta2, post))]
+    np.testing.assert_allclose(mr.post_adaptation_surrogate(algo_all, params, pre, post, lrs),
+                               np.mean(by_hand), rtol=1e-5)
+    np.testing.assert_allclose(mr.post_adaptation_surrogate(algo, params, pre, post, lrs),
+                               by_hand[1], rtol=1e-5)
+    # a meta-iteration through two steps keeps the trust region over both adapted policies
+    _, algo2 = _tiny(inner_steps=2, meta_objective="all")
+    state = mr.MetaState(params, jax.random.PRNGKey(5), jnp.zeros((), jnp.int32))
+    new, metrics = jax.jit(lambda s: mr.meta_iteration(algo2, s))(state)
+    assert float(metrics.kl) <= algo2.max_kl * 1.01 and np.isfinite(float(metrics.loss))
+
+
 def test_settings_are_validated():
     net = GaussianMLP()
     with pytest.raises(ValueError, match="inner_lr"):
         mr.MAMLRL(Navigation2D(), net.apply, inner_lr=0.0)
     with pytest.raises(ValueError, match="hvp"):
         mr.MAMLRL(Navigation2D(), net.apply, hvp="bogus")
+    with pytest.raises(ValueError, match="meta_objective"):
+        mr.MAMLRL(Navigation2D(), net.apply, meta_objective="bogus")
     with pytest.raises(ValueError, match="fvp_subsample"):
         mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.0)
     with pytest.raises(ValueError, match="fvp_subsample"):

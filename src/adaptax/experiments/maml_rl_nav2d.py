@@ -61,6 +61,9 @@ class Nav2DConfig:
     train_inner_steps: int = param(
         1, "inner steps meta-trained through (paper: 1; 2 trains the alpha/2 step too)",
         min=1, max=3)
+    meta_objective: str = param(
+        "last", "what meta-training scores: last (the return after the last trained inner step, "
+        "the paper) or all (the mean of the returns after each of them)", choices=("last", "all"))
     later_lr_factor: float = param(0.5, "step size of inner steps after the first, times alpha "
                                    "(authors' test code: 0.5)", min=0, min_exclusive=True)
     hidden: tuple[int, ...] = param((100, 100), "policy hidden widths (paper: 100, 100)", min=1)
@@ -125,6 +128,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
         Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
         meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
         inner_lr=lr, inner_steps=inner_steps, later_lr_factor=config.later_lr_factor,
+        meta_objective=config.meta_objective,
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
     )

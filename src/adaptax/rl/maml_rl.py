@@ -53,6 +53,7 @@ from adaptax.rl.losses import gaussian_kl, gaussian_log_prob, importance_surroga
 from adaptax.rl.maml_rl_inner import (
     ApplyFn,
     Batch,
+    adapt_chain,
     adapt_policy,
     adapt_sequence,
     adaptation_returns,
@@ -70,6 +71,7 @@ __all__ = [
     "MAMLRL",
     "MetaMetrics",
     "MetaState",
+    "adapt_chain",
     "adapt_policy",
     "adapt_sequence",
     "post_adaptation_surrogate",
@@ -101,6 +103,11 @@ class MAMLRL:
       inner_steps: inner steps in training, each later step at ``later_lr_factor · α``
         (paper: 1); 0 gives multi-task TRPO without adaptation.
       later_lr_factor: step size factor of inner steps after the first (code at test: 1/2).
+      meta_objective: ``"last"`` (the paper): the return after the last inner step;
+        ``"all"``: the mean of the returns after each inner step 1…S, each scored on the
+        trajectories its policy sampled (the next step's batch, or the post-adaptation one), with
+        the trust region on the mean KL of all S adapted policies. Trains every step that is
+        taken at test, not only the last (the α/2 overshoot: docs/maml-rl-nav2d.md).
       first_order: drop the second-order terms of the inner step (first-order MAML).
       discount: γ of the returns (rllab MAML code: 0.99).
       max_kl: TRPO's δ (paper: 0.01).
@@ -126,6 +133,7 @@ class MAMLRL:
     inner_lr: float = 0.1
     inner_steps: int = 1
     later_lr_factor: float = 0.5
+    meta_objective: Literal["last", "all"] = "last"
     first_order: bool = False
     discount: float = 0.99
     max_kl: float = 0.01
@@ -147,6 +155,8 @@ class MAMLRL:
             raise ValueError(f"discount must lie in [0, 1], got {self.discount}")
         if not self.max_kl > 0:
             raise ValueError(f"max_kl must be positive, got {self.max_kl}")
+        if self.meta_objective not in ("last", "all"):
+            raise ValueError(f"meta_objective must be 'last' or 'all', got {self.meta_objective!r}")
         if self.hvp not in ("gauss_newton", "exact", "finite_difference"):
             raise ValueError(
                 f"hvp must be 'gauss_newton', 'exact' or 'finite_difference', got {self.hvp!r}")
@@ -197,34 +207,52 @@ class MetaMetrics(NamedTuple):
     inner_kl: Array
 
 
+def scored_steps(algo: MAMLRL, num_inner: int) -> tuple[int, ...]:
+    """Indices j of the chain θ_0 … θ_S whose returns the meta-objective scores."""
+    if algo.meta_objective == "all" and num_inner > 0:
+        return tuple(range(1, num_inner + 1))
+    return (num_inner,)
+
+
+def _sampled_by(pre_batches: tuple[Batch, ...], post_batch: Batch, j: int) -> Batch:
+    """The trajectories θ_j sampled: the inner batch D_j for j < S, the post batch for j = S."""
+    return pre_batches[j] if j < len(pre_batches) else post_batch
+
+
 def post_adaptation_surrogate(algo: MAMLRL, params: Params, pre_batches: tuple[Batch, ...],
                               post_batch: Batch, lrs: tuple[float, ...]) -> Array:
     """The meta-objective of one task as a function of θ, through the inner steps.
 
-        L'(θ) = mean_{D'} [π_θ'(θ)(a|s) / π_old(a|s) · Â'],   θ'(θ) = adapt(θ; D_0, …)
+        L'(θ) = mean_{j ∈ scored} mean_{D_j} [π_θj(θ)(a|s) / π_old(a|s) · Â_j],
+        θ_j(θ) = adapt(θ; D_0, …, D_{j−1}),
 
-    with π_old the policy that sampled D' (its recorded log-probabilities). At θ = θ_old its
-    gradient is the MAML policy gradient (Finn et al. 2017, Algorithm 3, line 10).
+    with π_old the policy that sampled D_j (its recorded log-probabilities); scored = {S} (the
+    paper, D_S = the post-adaptation batch) or {1, …, S} (``meta_objective="all"``). At θ = θ_old
+    its gradient is the MAML policy gradient (Finn et al. 2017, Algorithm 3, line 10).
 
     Args:
       algo: the settings.
       params: θ.
       pre_batches: the inner steps' batches (sampled with θ_old and its adaptations).
-      post_batch: D', sampled with θ'(θ_old).
+      post_batch: D_S, sampled with θ_S(θ_old).
       lrs: the inner step sizes.
 
     Returns:
       The scalar surrogate, to maximise.
     """
-    mean, log_std = algo.apply_fn(adapt_sequence(algo, params, pre_batches, lrs),
-                                  post_batch.obs)
-    logp = gaussian_log_prob(mean, log_std, post_batch.action)
-    return importance_surrogate(logp, post_batch.log_prob, post_batch.advantage,
-                                post_batch.mask)
+    chain = adapt_chain(algo, params, pre_batches, lrs)
+    values = []
+    for j in scored_steps(algo, len(pre_batches)):
+        batch = _sampled_by(pre_batches, post_batch, j)
+        mean, log_std = algo.apply_fn(chain[j], batch.obs)
+        logp = gaussian_log_prob(mean, log_std, batch.action)
+        values.append(importance_surrogate(logp, batch.log_prob, batch.advantage, batch.mask))
+    return jnp.mean(jnp.stack(values))
 
 
-def _anchored_outputs(algo: MAMLRL, params: Params, pre_batches: tuple[Batch, ...], obs: Array,
-                      lrs: tuple[float, ...], chain: tuple[Params, ...]) -> tuple[Array, Array]:
+def _anchored_outputs(algo: MAMLRL, params: Params, pre_batches: tuple[Batch, ...], obs: Any,
+                      lrs: tuple[float, ...], chain: tuple[Params, ...],
+                      steps: tuple[int, ...] | None = None) -> Any:
     """Policy outputs on `obs` after inner steps that pass through the given chain θ_0, θ_1, …
 
         θ̃_{j+1}(θ) = θ̃_j − α_j ∇L(θ̃_j; B_j) + c_j,   c_j = θ_{j+1} − (θ_j − α_j ∇L(θ_j; B_j)),
@@ -233,13 +261,18 @@ def _anchored_outputs(algo: MAMLRL, params: Params, pre_batches: tuple[Batch, ..
     with c_j held constant. At θ = θ_0 every θ̃_j equals θ_j exactly, and the Jacobian of the chain
     is Π_j (I − α_j ∇²L(θ_j; B_j)). With B_j the full inner batches c_j = 0 and this is
     `adapt_sequence`; with a subsample of them (``fvp_subsample``) it keeps the linearisation at
-    the true adapted policy and estimates only the inner Hessians from the subsample.
+    the true adapted policy and estimates only the inner Hessians from the subsample. With
+    `steps`, `obs` is a tuple (one array per step) and the outputs of θ̃_j on them are returned.
     """
+    anchored = [params]
     for batch, lr, a0, a1 in zip(pre_batches, lrs, chain[:-1], chain[1:], strict=True):
         shift = lax.stop_gradient(jax.tree_util.tree_map(
             jnp.subtract, a1, adapt_policy(algo, a0, batch, lr)))
-        params = jax.tree_util.tree_map(jnp.add, adapt_policy(algo, params, batch, lr), shift)
-    return algo.apply_fn(params, obs)
+        anchored.append(jax.tree_util.tree_map(
+            jnp.add, adapt_policy(algo, anchored[-1], batch, lr), shift))
+    if steps is None:
+        return algo.apply_fn(anchored[-1], obs)
+    return tuple(algo.apply_fn(anchored[j], o) for j, o in zip(steps, obs, strict=True))
 
 
 def _policy_kl(apply_fn: ApplyFn, old: Params, new: Params, batch: Batch) -> Array:
@@ -282,33 +315,39 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
 
     pre, post, chain = jax.vmap(task_phase)(tasks, jax.random.split(key_sample, algo.meta_batch))
     chain = lax.stop_gradient(chain)
-    adapted_old = chain[-1]
+    steps = scored_steps(algo, len(lrs))
 
     def loss_fn(p: Params) -> Array:
         surrogate = jax.vmap(lambda b, c: post_adaptation_surrogate(algo, p, b, c, lrs))
         return -jnp.mean(surrogate(pre, post))
 
     def kl_fn(p: Params) -> Array:
-        def one(pre_batches, post_batch, old_i):
-            new = adapt_sequence(algo, p, pre_batches, lrs)
-            return _policy_kl(algo.apply_fn, old_i, new, post_batch)
+        def one(pre_batches, post_batch, old):
+            new = adapt_chain(algo, p, pre_batches, lrs)
+            return jnp.mean(jnp.stack([
+                _policy_kl(algo.apply_fn, old[j], new[j], _sampled_by(pre_batches, post_batch, j))
+                for j in steps]))
 
-        return jnp.mean(jax.vmap(one)(pre, post, adapted_old))
+        return jnp.mean(jax.vmap(one)(pre, post, chain))
 
     if algo.hvp == "gauss_newton":
         k = algo.fvp_trajs
         pre_s, post_s = jax.tree_util.tree_map(lambda x: x[:, :k], (pre, post))
+        targets = tuple(_sampled_by(pre_s, post_s, j) for j in steps)
 
-        def outputs(p: Params) -> tuple[Array, Array]:
-            return jax.vmap(lambda b, c, a: _anchored_outputs(algo, p, b, c.obs, lrs, a))(
-                pre_s, post_s, chain)
+        def outputs(p: Params) -> Any:
+            return jax.vmap(lambda b, t, a: _anchored_outputs(
+                algo, p, b, tuple(x.obs for x in t), lrs, a, steps))(pre_s, targets, chain)
 
-        m_old, s_old = jax.vmap(lambda a, c: algo.apply_fn(a, c.obs))(adapted_old, post_s)
+        old_out = tuple(jax.vmap(lambda a, t: algo.apply_fn(a, t.obs))(chain[j], t)
+                        for j, t in zip(steps, targets, strict=True))
 
-        def kl_of_outputs(out: tuple[Array, Array]) -> Array:
-            m_new, s_new = out
-            kl = gaussian_kl(m_old, s_old[:, None, None], m_new, s_new[:, None, None])
-            return jnp.mean(jax.vmap(masked_mean)(kl, post_s.mask))
+        def kl_of_outputs(out: Any) -> Array:
+            kls = []
+            for (m_old, s_old), (m_new, s_new), t in zip(old_out, out, targets, strict=True):
+                kl = gaussian_kl(m_old, s_old[:, None, None], m_new, s_new[:, None, None])
+                kls.append(jnp.mean(jax.vmap(masked_mean)(kl, t.mask)))
+            return jnp.mean(jnp.stack(kls))
 
         new_params, info = _gauss_newton_trpo_step(algo, loss_fn, kl_fn, outputs,
                                                    kl_of_outputs, theta)

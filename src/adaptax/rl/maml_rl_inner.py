@@ -38,6 +38,7 @@ __all__ = [
     "ApplyFn",
     "Batch",
     "adapt_policy",
+    "adapt_chain",
     "adapt_sequence",
     "adaptation_returns",
     "inner_loss",
@@ -174,6 +175,15 @@ def adapt_sequence(algo: Any, params: Params, batches: tuple[Batch, ...],
     for batch, lr in zip(batches, lrs, strict=True):
         params = adapt_policy(algo, params, batch, lr)
     return params
+
+
+def adapt_chain(algo: Any, params: Params, batches: tuple[Batch, ...],
+                lrs: tuple[float, ...]) -> tuple[Params, ...]:
+    """(θ_0, θ_1, …, θ_S): θ_0 = params, θ_j+1 = θ_j − α_j ∇L(θ_j; D_j)."""
+    chain = [params]
+    for batch, lr in zip(batches, lrs, strict=True):
+        chain.append(adapt_policy(algo, chain[-1], batch, lr))
+    return tuple(chain)
 
 
 def sample_and_adapt(algo: Any, params: Params, task: Any, key: PRNGKey,
