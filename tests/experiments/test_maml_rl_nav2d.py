@@ -65,7 +65,11 @@ def test_results_table_labels_pre_and_post_adaptation():
 
 def test_config_validation():
     exp = registry.get("maml-rl-nav2d")
-    assert exp.make_config("paper").iterations == 500
+    paper = exp.make_config("paper")
+    assert paper.iterations == 500 and paper.train_inner_steps == 3
+    assert paper.meta_objective == "all"
+    one = exp.make_config("paper-1step")
+    assert (one.iterations, one.train_inner_steps, one.meta_objective) == (500, 1, "last")
     with pytest.raises(ConfigError):
         exp.make_config("smoke", {"methods": ("pretrained",)})
     with pytest.raises(ConfigError):
