@@ -139,7 +139,7 @@ _MDP_TUNED = {"trials_per_iteration": 256, "lr": 3e-3, "lr_anneal": True, "ent_c
               "value_norm": True, "time_feature": True}
 MDP_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
-    "default": {**_MDP_TUNED, "total_steps": 15_000_000},
+    "default": {**_MDP_TUNED, "total_steps": 30_000_000},
     "long": {**_MDP_TUNED, "hidden_size": 128, "embed_size": 128, "total_steps": 300_000_000},
     # 250,000 steps per iteration for 10,000 iterations.
     "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
