@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/maml_rl.py [--hvp gauss_newton|finite_difference|exact] [--iters N]
         [--meta-batch 20] [--trajs 20] [--cg-iters 10] [--fvp-subsample 0.25 [1.0 ...]]
+        [--inner-steps 3 --meta-objective all --measured-step]   (the `paper` preset's MAML)
 
 Compile time is measured apart from run time (the first call compiles). One meta-iteration samples
 meta_batch × trajs × horizon steps before adaptation and as many after it, so environment steps
@@ -30,11 +31,12 @@ from adaptax.rl import maml_rl as mr
 
 
 def _setup(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int,
-           horizon: int, fvp_subsample: float):
+           horizon: int, fvp_subsample: float, meta_objective: str, measured_step: bool):
     net = GaussianMLP(hidden=(100, 100), action_dim=2)
     algo = mr.MAMLRL(Navigation2D(horizon=horizon), net.apply, meta_batch=meta_batch,
                      num_trajs=trajs, horizon=horizon, hvp=hvp, cg_iters=cg_iters,
-                     inner_steps=inner_steps, fvp_subsample=fvp_subsample)
+                     inner_steps=inner_steps, fvp_subsample=fvp_subsample,
+                     meta_objective=meta_objective, measured_step=measured_step)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
     return mr.make_runner(algo), mr.MetaState(params, jax.random.PRNGKey(1),
                                               jnp.zeros((), jnp.int32))
@@ -42,11 +44,13 @@ def _setup(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: in
 
 def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
             inner_steps: int = 1, horizon: int = 100,
-            fvp_subsamples: tuple[float, ...] = (0.25,)) -> list[dict]:
+            fvp_subsamples: tuple[float, ...] = (0.25,), meta_objective: str = "last",
+            measured_step: bool = False) -> list[dict]:
     """Compiles each variant, then times `iters` rounds of one iteration per variant."""
     runs, compile_s, times = {}, {}, {f: [] for f in fvp_subsamples}
     for f in fvp_subsamples:
-        run, state = _setup(hvp, meta_batch, trajs, cg_iters, inner_steps, horizon, f)
+        run, state = _setup(hvp, meta_batch, trajs, cg_iters, inner_steps, horizon, f,
+                            meta_objective, measured_step)
         t0 = time.perf_counter()
         state, m = run(state, 1)
         jax.block_until_ready(m)
@@ -68,7 +72,8 @@ def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
         per_iter = statistics.median(times[f])
         out.append({
             "hvp": hvp, "fvp_subsample": f, "meta_batch": meta_batch, "trajs": trajs,
-            "cg_iters": cg_iters, "inner_steps": inner_steps,
+            "cg_iters": cg_iters, "inner_steps": inner_steps, "meta_objective": meta_objective,
+            "measured_step": measured_step,
             "compile_s": round(compile_s[f] - per_iter, 1),
             "seconds_per_meta_iteration_median": round(per_iter, 3),
             "seconds_all": [round(t, 3) for t in times[f]],
@@ -90,9 +95,12 @@ def main() -> None:
     p.add_argument("--cg-iters", type=int, default=10)
     p.add_argument("--inner-steps", type=int, default=1)
     p.add_argument("--fvp-subsample", type=float, nargs="+", default=[0.25])
+    p.add_argument("--meta-objective", default="last", choices=["last", "all"])
+    p.add_argument("--measured-step", action="store_true")
     a = p.parse_args()
     for row in measure(a.hvp, a.iters, a.meta_batch, a.trajs, a.cg_iters, a.inner_steps,
-                       fvp_subsamples=tuple(a.fvp_subsample)):
+                       fvp_subsamples=tuple(a.fvp_subsample), meta_objective=a.meta_objective,
+                       measured_step=a.measured_step):
         print(json.dumps(row))
 
 

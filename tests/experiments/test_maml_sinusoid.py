@@ -118,3 +118,20 @@ def test_diverging_config_ends_with_one_line(tmp_path, capsys):
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert last.startswith("adaptax: error: maml: loss became nan at iteration 1;"), last
     assert "inner_lr" in last
+
+
+def test_resuming_a_finished_phase_reports_its_whole_time_and_speed(tmp_path):
+    run = RunDir.create("fake", 0, out=tmp_path / "run")
+
+    def run_fn(state, n):
+        return state + n, _Metrics(jnp.ones(n))
+
+    first = train_phase(run, experiment="fake", phase="p", run_fn=run_fn, state=jnp.array(0),
+                        iterations=30, chunk=10, resume=False)
+    again = train_phase(run, experiment="fake", phase="p", run_fn=run_fn, state=jnp.array(0),
+                        iterations=30, chunk=10, resume=True)
+    assert again.iterations == 30 and int(again.state) == 30
+    recorded = sum(r["seconds"] for r in run.read_metrics())
+    assert again.seconds == pytest.approx(recorded) and first.seconds == pytest.approx(recorded,
+                                                                                      abs=1e-3)
+    assert np.isfinite(again.iters_per_second) and again.iters_per_second > 0

@@ -203,6 +203,43 @@ def test_all_steps_objective_scores_every_inner_step():
     assert float(metrics.kl) <= algo2.max_kl * 1.01 and np.isfinite(float(metrics.loss))
 
 
+def test_rescale_to_kl_reads_the_curvature_off_the_true_kl():
+    theta = jnp.array([0.3, -0.2])
+    curvature = jnp.array([[3.0, 1.0], [1.0, 2.0]])  # KL = ½ dᵀ C d around θ
+
+    def kl(t):
+        d = t - theta
+        return 0.5 * d @ curvature @ d
+
+    for step in (jnp.array([0.02, 0.04]), jnp.array([2.0, -1.0])):  # too short, too long
+        scaled, factor = mr.rescale_to_kl(kl, theta, step, max_kl=0.01)
+        np.testing.assert_allclose(kl(theta + scaled), 0.01, rtol=1e-5)
+        np.testing.assert_allclose(scaled, factor * step, rtol=1e-6)
+    # the scale-up is bounded, and a KL of 0 or NaN leaves the step alone
+    _, factor = mr.rescale_to_kl(kl, theta, jnp.array([1e-6, 0.0]), max_kl=0.01)
+    assert float(factor) == 10.0
+    for bad in (lambda t: jnp.zeros(()), lambda t: jnp.full((), jnp.nan)):
+        same, factor = mr.rescale_to_kl(bad, theta, jnp.ones(2), max_kl=0.01)
+        assert float(factor) == 1.0 and np.all(np.asarray(same) == 1.0)
+
+
+def test_measured_step_fills_the_trust_region_with_a_subsampled_fisher():
+    # With one trajectory of three in the Fisher, the model's step misjudges the KL; the
+    # measured step lands its full step at δ (or the line search shrinks it below).
+    net, algo = _tiny(inner_steps=2, meta_objective="all", fvp_subsample=0.34, cg_iters=5)
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
+    state = mr.MetaState(params, jax.random.PRNGKey(5), jnp.zeros((), jnp.int32))
+    plain = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)[1]
+    measured_algo = mr.MAMLRL(**{**algo.__dict__, "measured_step": True})
+    _, measured = jax.jit(lambda s: mr.meta_iteration(measured_algo, s))(state)
+    assert float(plain.step_scale) == 1.0 and float(measured.step_scale) != 1.0
+    assert float(measured.kl) <= algo.max_kl * 1.01
+    if float(measured.step_fraction) == 1.0:  # accepted at once: its KL is δ
+        np.testing.assert_allclose(float(measured.kl), algo.max_kl, rtol=0.05)
+    with pytest.raises(ValueError, match="measured_step"):
+        mr.MAMLRL(Navigation2D(), net.apply, measured_step=True, hvp="exact")
+
+
 def test_settings_are_validated():
     net = GaussianMLP()
     with pytest.raises(ValueError, match="inner_lr"):

@@ -75,6 +75,11 @@ class Nav2DConfig:
         0.25, "fraction of each task's trajectories in the Fisher-vector products (rllab's "
         "subsample_factor; 1 = all, the paper's code; 0.25 is ~3.5x faster)", min=0,
         min_exclusive=True, max=1)
+    measured_step: bool = param(
+        False, "TRPO step length from the true KL along the CG direction (one extra KL "
+        "evaluation) instead of the subsampled Fisher's model, which overestimates the KL "
+        "through several inner steps (measured: fills the trust region, but no better test "
+        "returns after 2-3 steps; docs/maml-rl-nav2d.md)")
     hvp: str = param("gauss_newton", "Fisher-vector products: gauss_newton (exact at the old "
                      "policy, fastest), exact (third-order autodiff) or finite_difference "
                      "(the paper's code)", choices=("gauss_newton", "exact", "finite_difference"))
@@ -136,6 +141,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
         meta_objective=config.meta_objective,
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
+        measured_step=config.measured_step and config.hvp == "gauss_newton",
     )
 
 
@@ -169,7 +175,7 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
         train_info[method] = {
             "iterations": result.iterations,
             "final_loss": result.final_loss,
-            "seconds_this_process": round(result.seconds, 3),
+            "train_seconds": round(result.seconds, 3),
             "iterations_per_second": round(result.iters_per_second, 4),
         }
     results = evaluate(config, trained, keys)

@@ -158,7 +158,7 @@ def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[s
         train_info[method] = {
             "iterations": result.iterations,
             "final_loss": result.final_loss,
-            "seconds_this_process": round(result.seconds, 3),
+            "train_seconds": round(result.seconds, 3),
             "iterations_per_second": round(result.iters_per_second, 1),
         }
 

@@ -190,13 +190,11 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     learner = make_rl2(env, episodes, settings_of(config, trials, iterations))
     root = jax.random.PRNGKey(config.seed)
     state = learner.init(jax.random.fold_in(root, 0))
-    t0 = time.perf_counter()
     result = train_phase(
         run_dir, experiment=name, phase="rl2", run_fn=learner.run, state=state,
         iterations=iterations, chunk=chunk, resume=resume,
         hint="lower --set lr (PPO) or --set max_kl (TRPO)",
     )
-    train_seconds = time.perf_counter() - t0
 
     tasks = instances(env, config.eval_tasks)
     t1 = time.perf_counter()
@@ -227,7 +225,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
             "steps_per_trial": steps_per_trial,
             "steps_per_iteration": steps_per_iter,
             "env_steps": result.iterations * steps_per_iter,
-            "seconds_this_process": round(train_seconds, 2),
+            "train_seconds": round(result.seconds, 2),
             "env_steps_per_second": round(result.iters_per_second * steps_per_iter, 1),
             "final_loss": result.final_loss,
             "eval_seconds": round(eval_seconds, 2),
@@ -345,7 +343,8 @@ Paper: {p['source']}.
 - {t['iterations']} iterations × {t['trials_per_iteration']} trials × {t['steps_per_trial']} steps
   = {t['env_steps']:,} environment steps
 - {t['env_steps_per_second']:,.0f} trained steps/s (median over chunks, compile excluded);
-  {t['seconds_this_process']:.0f} s of training in this process, evaluation {t['eval_seconds']} s
+  {t.get('train_seconds', t.get('seconds_this_process', 0)):.0f} s of training, evaluation \
+{t['eval_seconds']} s
 
 {_normalised_text(results)}
 

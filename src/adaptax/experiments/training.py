@@ -39,7 +39,7 @@ class PhaseResult(NamedTuple):
 
     state: Any
     iterations: int
-    seconds: float  # wall time of the chunks run in this process, compile included
+    seconds: float  # wall time of all the phase's chunks, earlier (resumed) processes included
     iters_per_second: float  # median over chunks after the first (compile excluded)
     final_loss: float
 
@@ -83,10 +83,14 @@ def train_phase(
         done = [r for r in run.read_metrics() if r.get("phase") == phase]
         last_loss = done[-1].get(f"{monitor}_last", float("nan")) if done else float("nan")
     else:
-        last_loss = float("nan")
+        last_loss, done = float("nan"), []
     kill_at = os.environ.get(KILL_ENV, "")
-    rates: list[float] = []
-    seconds = 0.0
+    # Time and speed count the chunks of earlier processes too (their records), so a resumed or
+    # already finished phase reports its whole training time, not only this process's share.
+    seconds = float(sum(r.get("seconds", 0.0) for r in done))
+    rates = [(b["step"] - a["step"]) / b["seconds"]
+             for a, b in zip([{"step": 0}, *done][:len(done)], done, strict=True)
+             if b["step"] - a["step"] == chunk and b.get("seconds", 0) > 0]
     last = float(last_loss)
     bar = tqdm(total=iterations, initial=step, desc=phase, unit="it", dynamic_ncols=True,
                file=sys.stderr, disable=_quiet())
