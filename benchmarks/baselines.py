@@ -9,7 +9,6 @@ beside the per-agent breakdown.
 from __future__ import annotations
 
 import argparse
-import functools
 import time
 from collections import defaultdict
 
@@ -34,10 +33,10 @@ def bench_bandits(config: exp.BanditBaselinesConfig) -> dict[str, float]:
             outcomes = bandits.bandit_outcomes(probs, n, config.seed)
             for agent in config.agents:
                 t = time.perf_counter()
-                run = functools.partial(bandits.run_bandit_agent, agent, probs, n, config.seed,
-                                        config.mode, outcomes=outcomes)
-                stats.tune(lambda h, f=run: f(**h), exp._bandit_grid(agent, config),
-                           workers=config.workers)
+                grid = exp._bandit_grid(agent, config)
+                stats.choose(grid, bandits.run_bandit_grid(
+                    agent, probs, n, config.seed, config.mode, grid, outcomes=outcomes,
+                    workers=config.workers))
                 seconds[agent] += time.perf_counter() - t
     return seconds
 

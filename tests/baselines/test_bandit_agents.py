@@ -2,8 +2,9 @@
 
 The references below are written from the documented contract only: the rewards of instance i are
 1[U_i < p_i] with U = the first rows of stream 0 of the seed, drawn instance-major; an agent's own
-randomness comes from stream s of the seed (random 1, ε-greedy 2, TS 3, OTS 4), drawn as
-documented. They loop over steps and arms in plain Python and must give exactly the same totals.
+randomness comes from stream s of the seed (random 1, ε-greedy 2, TS 3, OTS 4 with sub-streams
+per sample and chunk), drawn as documented. They loop over steps and arms in plain Python and
+must give exactly the same totals.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import scipy.stats
 
 from adaptax.baselines import bandits as B
 from adaptax.baselines import gittins as G
+from adaptax.baselines import ots
 
 
 @pytest.fixture(autouse=True)
@@ -112,18 +114,32 @@ def ref_thompson(probs, i, n, seed):
     return play(instance_rewards(probs, i, n, seed), choose)
 
 
-def ref_optimistic_thompson(probs, i, n, seed, num_samples):
-    """The authors' OTS on instance i alone: S joint draws, keep the one of highest density
-    (scipy's full Beta log-density, as in their script), act greedily on it."""
-    k = probs.shape[1]
-    rng = stream(seed, 4)
+def ref_optimistic_thompson(probs, i, n, seed, num_samples, chunk=250):
+    """The authors' OTS on instance i of len(probs): S joint draws, keep the one of highest density
+    (scipy's full Beta log-density, as in their script), act greedily on it.
+
+    Draws as documented in adaptax.baselines.ots: instance i is row i % chunk of chunk i // chunk;
+    sample s of step t is row i % chunk of a standard_exponential((chunk_len, 2k + t)) array from
+    SeedSequence([seed, 4, s, i // chunk]); arm 0 takes its a_0 values (G_a), then b_0 (G_b), then
+    arm 1, and so on. G = a sum of integer-many Exp(1) is Gamma, so θ = G_a/(G_a+G_b) is Beta(a, b).
+    """
+    num, k = probs.shape
+    c, row = divmod(i, chunk)
+    chunk_len = min(chunk, num - c * chunk)
+    rngs = [np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 4, s, c])))
+            for s in range(num_samples)]
 
     def choose(t, a, b):
-        g_a = rng.standard_gamma(np.array(a, float), size=(num_samples, 1, k))[:, 0]
-        g_b = rng.standard_gamma(np.array(b, float), size=(num_samples, 1, k))[:, 0]
         best_theta, best_logp = None, None
-        for s in range(num_samples):
-            theta = [g_a[s, j] / (g_a[s, j] + g_b[s, j]) for j in range(k)]
+        for rng in rngs:
+            block = list(rng.standard_exponential((chunk_len, 2 * k + t))[row])
+            theta = []
+            for j in range(k):
+                g_a = sum(block[: a[j]])
+                g_b = sum(block[a[j] : a[j] + b[j]])
+                block = block[a[j] + b[j] :]
+                theta.append(g_a / (g_a + g_b))
+            assert not block  # the counts use up the block exactly
             logp = sum(scipy.stats.beta.logpdf(theta[j], a[j], b[j]) for j in range(k))
             if best_logp is None or logp > best_logp:
                 best_theta, best_logp = theta, logp
@@ -225,6 +241,37 @@ def test_thompson_agents_match_references(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_optimistic_thompson_grid_matches_reference_and_single_runs(seed):
+    """One pass over a grid (unsorted, any workers, chunks of 4 instances) gives every instance
+    the reference's total, and the same totals as one call per grid point."""
+    probs = _probs(seed, num=10)
+    out = B.bandit_outcomes(probs, N_PULLS, seed)
+    grid = [3, 1, 6]
+    totals = ots.optimistic_thompson_grid(out, seed, grid, workers=2, chunk=4)
+    assert totals.shape == (3, 10)
+    for g, s in enumerate(grid):
+        for i in (0, 5, 9):  # first chunk, middle chunk, last (short) chunk
+            assert totals[g, i] == ref_optimistic_thompson(probs, i, N_PULLS, seed, s, chunk=4)
+        alone = ots.optimistic_thompson_grid(out, seed, [s], chunk=4)[0]
+        np.testing.assert_array_equal(totals[g], alone)
+    np.testing.assert_array_equal(ots.optimistic_thompson_grid(out, seed, grid, chunk=4), totals)
+
+
+def test_run_bandit_grid_equals_one_run_per_point():
+    probs = _probs(3, num=30)
+    out = B.bandit_outcomes(probs, N_PULLS, 3)
+    for name, grid in (("optimistic_thompson", [{"num_samples": s} for s in (2, 1, 4)]),
+                       ("ucb1", [{"c": 0.0}, {"c": 0.3}])):
+        got = B.run_bandit_grid(name, probs, N_PULLS, 3, grid=grid, outcomes=out, workers=2)
+        for h, totals in zip(grid, got, strict=True):
+            np.testing.assert_array_equal(totals, B.run_bandit_agent(name, probs, N_PULLS, 3, **h))
+    with pytest.raises(ValueError, match="num_samples"):
+        B.run_bandit_grid("optimistic_thompson", probs, N_PULLS, 3, grid=[{"num_samples": 0}])
+    with pytest.raises(ValueError, match="empty"):
+        B.run_bandit_grid("ucb1", probs, N_PULLS, 3, grid=[])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_gittins_tables_match_references(seed):
     probs = _probs(seed)
     out = B.bandit_outcomes(probs, N_PULLS, seed)
@@ -295,12 +342,12 @@ def test_prefix_property_of_instances():
 
 
 def test_log_density_of_a_zero_gamma_draw():
-    # Two arms: Beta(1,1) with G_a = 0 exactly (θ = 0; weight a − 1 = 0, so 0·ln 0 = 0), and
-    # Beta(2,1) with G_a = 2, G_b = 1: θ = 2/3, ln p = ln 2 + ln θ = ln(4/3); constants dropped,
-    # so the sum is ln θ = ln(2/3).
-    g_a = np.array([[[0.0, 2.0]]])
-    g_b = np.array([[[1.0, 1.0]]])
-    got = B._beta_log_density(g_a, g_b, np.array([[0.0, 1.0]]), np.array([[0.0, 0.0]]))
+    # Two arms cut from running sums 0, 0, 1, 3, 4: Beta(1,1) with G_a = 0 exactly (θ = 0; weight
+    # a − 1 = 0, so 0·ln 0 = 0), and Beta(2,1) with G_a = 2, G_b = 1: θ = 2/3,
+    # ln p = ln 2 + ln θ = ln(4/3); constants dropped, so the sum is ln θ = ln(2/3).
+    counts = np.array([[[[1, 1], [2, 1]]]])  # [G, N, k, (a, b)]
+    at = np.array([[[0.0, 0.0, 1.0, 3.0, 4.0]]])
+    got = ots._DensityWeights.of(counts).log_density(at, slice(None))
     assert got.shape == (1, 1) and got[0, 0] == pytest.approx(math.log(2 / 3), abs=1e-15)
 
 

@@ -199,31 +199,3 @@ def _gamma_pair(
     g_a = rng.standard_gamma(a.astype(np.float64), size=size)
     g_b = rng.standard_gamma(b.astype(np.float64), size=size)
     return g_a, g_b
-
-
-def _beta_log_density(
-    g_a: np.ndarray, g_b: np.ndarray, a_minus_1: np.ndarray, b_minus_1: np.ndarray
-) -> np.ndarray:
-    """Σ_j ln Beta(θ_j; a_j, b_j) + const for θ = G_a/(G_a+G_b), summed over the last axis.
-
-    (a−1) ln θ + (b−1) ln(1−θ) = (a−1) ln G_a + (b−1) ln G_b − (a+b−2) ln(G_a+G_b); the constant
-    −Σ_j ln B(a_j, b_j) is dropped. Computed in place to spare memory traffic on [S, N, k] arrays.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):  # a Gamma draw of exactly 0, see below
-        terms = np.log(g_a)
-        terms *= a_minus_1
-        scratch = np.log(g_b)
-        scratch *= b_minus_1
-        terms += scratch
-        np.add(g_a, g_b, out=scratch)
-        np.log(scratch, out=scratch)
-        scratch *= a_minus_1 + b_minus_1
-        terms -= scratch
-        log_density = terms.sum(axis=-1)
-        if np.isnan(log_density).any():  # G = 0 (chance ~1e-16) with weight 0: 0·ln 0 = 0
-            log_density = (
-                np.where(a_minus_1 > 0, a_minus_1 * np.log(g_a), 0.0)
-                + np.where(b_minus_1 > 0, b_minus_1 * np.log(g_b), 0.0)
-                - (a_minus_1 + b_minus_1) * np.log(g_a + g_b)
-            ).sum(axis=-1)
-    return log_density

@@ -12,8 +12,10 @@ every grid point. An agent's own randomness comes from its own stream of the sam
   * random, ε-greedy: arrays drawn up front, instance-major (coin flips u[i, t] ~ U[0, 1) and arms
     j[i, t] ~ U{0..k−1}); they do not depend on the agent's state or on ε, so ε-greedy at every ε
     sees the same coins and arms;
-  * TS and OTS: posterior draws Beta(a, b) = G_a/(G_a + G_b) with G ~ Gamma (numpy's
-    `standard_gamma`), drawn step by step, for all instances at once, in a fixed order.
+  * TS: posterior draws Beta(a, b) = G_a/(G_a + G_b) with G ~ Gamma (numpy's `standard_gamma`),
+    drawn step by step, for all instances at once, in a fixed order;
+  * OTS: the same posterior, with G_a and G_b sums of Exp(1) variables cut from blocks shared by
+    every grid point (`adaptax.baselines.ots`).
 
 Each agent is a loop over the n steps whose body is vectorised over instances and arms (NumPy);
 the environment, the counts and the loop are in `adaptax.baselines.bandit_model`.
@@ -38,11 +40,9 @@ from adaptax.baselines import gittins as _gittins
 from adaptax.baselines.bandit_model import ENV_STREAM as ENV_STREAM
 from adaptax.baselines.bandit_model import (
     EPSILON_STREAM,
-    OPTIMISTIC_THOMPSON_STREAM,
     RANDOM_STREAM,
     THOMPSON_STREAM,
     BetaCounts,
-    _beta_log_density,
     _check_n,
     _check_outcomes,
     _check_probs,
@@ -57,6 +57,7 @@ from adaptax.baselines.bandit_model import (
 from adaptax.baselines.bandit_model import _initial_counts as _initial_counts
 from adaptax.baselines.bandit_model import _observe as _observe
 from adaptax.baselines.bandit_model import bandit_uniforms as bandit_uniforms
+from adaptax.baselines.ots import optimistic_thompson_grid
 
 __all__ = [
     "BANDIT_AGENTS",
@@ -71,6 +72,7 @@ __all__ = [
     "optimistic_thompson",
     "random",
     "run_bandit_agent",
+    "run_bandit_grid",
     "thompson",
     "ucb1",
 ]
@@ -254,7 +256,8 @@ def optimistic_thompson(outcomes: np.ndarray, seed: int, num_samples: int) -> np
     (the normalising constant Σ_j ln B(a_j, b_j) is the same for every s and is left out), and
     pulls argmax_j θ_j^(s*). Ties go to the first sample and the lowest arm. S = 1 is TS (but from
     its own stream). This is not May et al.'s optimistic TS (which takes max(θ, mean) per arm).
-    θ = G_a/(G_a+G_b) with Gamma draws of shape [S, N, k] (all G_a, then all G_b) per step.
+    The draws are sums of Exp(1) variables shared by every S of a grid, as documented in
+    `adaptax.baselines.ots` (`optimistic_thompson_grid` runs a whole grid in one pass).
 
     Args:
       outcomes: bool [N, n, k] from `bandit_outcomes`.
@@ -271,23 +274,9 @@ def optimistic_thompson(outcomes: np.ndarray, seed: int, num_samples: int) -> np
 
     Reference: REFERENCE.md, Bandits ("OTS (the authors' variant)").
     """
-    out = _check_outcomes(outcomes)
     if not _is_int(num_samples) or num_samples < 1:
         raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}")
-    num, _, k = out.shape
-    rows = np.arange(num)
-    rng = _stream(_check_seed(seed), OPTIMISTIC_THOMPSON_STREAM)
-
-    def choose(t: int, s: BetaCounts) -> np.ndarray:
-        a, b = s.successes, s.failures
-        g_a, g_b = _gamma_pair(rng, a, b, (int(num_samples), num, k))
-        log_density = _beta_log_density(g_a, g_b, a - 1.0, b - 1.0)
-        best = np.argmax(log_density, axis=0)
-        g_a, g_b = g_a[best, rows], g_b[best, rows]
-        theta = g_a / (g_a + g_b)
-        return np.argmax(theta, axis=1)
-
-    return _play(out, choose)
+    return optimistic_thompson_grid(outcomes, seed, [num_samples])[0]
 
 
 def gittins(
@@ -464,6 +453,67 @@ def run_bandit_agent(
 
     Reference: REFERENCE.md, "How the paper ran its baselines" (Bandits).
     """
+    outcomes, seed = _prepare(name, probs, n, seed, mode, outcomes, hparams)
+    if name == "random":
+        return random(outcomes, seed)
+    if name == "greedy":
+        return greedy(outcomes)
+    if name == "epsilon_greedy":
+        return epsilon_greedy(outcomes, seed, hparams["eps"])
+    if name == "ucb1":
+        return ucb1(outcomes, hparams["c"])
+    if name == "thompson":
+        return thompson(outcomes, seed)
+    if name == "optimistic_thompson":
+        return optimistic_thompson(outcomes, seed, hparams["num_samples"])
+    return _run_gittins(outcomes, mode, **hparams)
+
+
+def run_bandit_grid(
+    name: str,
+    probs: Any,
+    n: int,
+    seed: int,
+    mode: str = "paper",
+    grid: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    outcomes: np.ndarray | None = None,
+    workers: int = 1,
+) -> list[np.ndarray]:
+    """`run_bandit_agent` at every grid point (default `bandit_grid(name, mode)`), in grid order.
+
+    OTS's grid points that differ only in `num_samples` run in one pass sharing their draws
+    (`optimistic_thompson_grid`, the same totals as one call per point); other agents' grid
+    points run on `workers` threads.
+
+    Example:
+      >>> probs = np.random.default_rng(0).uniform(size=(50, 3))
+      >>> [t.shape for t in run_bandit_grid("ucb1", probs, 10, 0, grid=[{"c": 0.1}, {"c": 0.2}])]
+      [(50,), (50,)]
+    """
+    grid = list(bandit_grid(name, mode) if grid is None else grid)
+    if not grid:
+        raise ValueError(f"the grid of {name} is empty; give at least one setting")
+    for hparams in grid:
+        outcomes, seed = _prepare(name, probs, n, seed, mode, outcomes, hparams)
+    if name == "optimistic_thompson":
+        samples = [h["num_samples"] for h in grid]
+        return list(optimistic_thompson_grid(outcomes, seed, samples, workers=workers))
+
+    def run(hparams: Mapping[str, Any]) -> np.ndarray:
+        return run_bandit_agent(name, probs, n, seed, mode, outcomes=outcomes, **hparams)
+
+    if workers > 1 and len(grid) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(workers, len(grid))) as pool:
+            return list(pool.map(run, grid))
+    return [run(h) for h in grid]
+
+
+def _prepare(name: str, probs: Any, n: int, seed: int, mode: str,
+             outcomes: np.ndarray | None, hparams: Mapping[str, Any]) -> tuple[np.ndarray, int]:
+    """Checks one agent's arguments; returns the outcomes (computed when None) and the seed."""
     _check_mode(mode)
     if name not in _ALLOWED_HPARAMS:
         raise ValueError(f"unknown bandit agent {name!r}; choose from {', '.join(BANDIT_AGENTS)}")
@@ -482,20 +532,7 @@ def run_bandit_agent(
     required = _REQUIRED_HPARAM.get(name)
     if required is not None and required not in hparams:
         raise ValueError(f"{name} needs {required}= (the authors' grid: bandit_grid({name!r}))")
-
-    if name == "random":
-        return random(outcomes, seed)
-    if name == "greedy":
-        return greedy(outcomes)
-    if name == "epsilon_greedy":
-        return epsilon_greedy(outcomes, seed, hparams["eps"])
-    if name == "ucb1":
-        return ucb1(outcomes, hparams["c"])
-    if name == "thompson":
-        return thompson(outcomes, seed)
-    if name == "optimistic_thompson":
-        return optimistic_thompson(outcomes, seed, hparams["num_samples"])
-    return _run_gittins(outcomes, mode, **hparams)
+    return outcomes, seed
 
 
 def _run_gittins(outcomes: np.ndarray, mode: str, **hp: Any) -> np.ndarray:

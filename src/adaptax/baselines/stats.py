@@ -10,7 +10,7 @@ Student's problem when several different population variances are involved", Bio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -164,6 +164,19 @@ def tune(run_fn: Callable[[Any], Any], grid: Sequence[Any], workers: int = 1) ->
             outputs = list(pool.map(run_fn, grid))
     else:
         outputs = map(run_fn, grid)
+    return choose(grid, outputs)
+
+
+def choose(grid: Sequence[Any], outputs: Iterable[Any]) -> TuneResult:
+    """`tune`'s choice from scores already computed: outputs[i] are grid[i]'s per-instance scores.
+
+    Example:
+      >>> choose(["a", "b"], [np.array([1.0, 2.0]), np.array([3.0, 0.0])]).best_hparam
+      'a'
+    """
+    grid = list(grid)
+    if not grid:
+        raise ValueError("choose needs a non-empty grid of hyper-parameters")
     best_totals, best_hparam, best_mean = None, None, -np.inf
     means = []
     for hparam, output in zip(grid, outputs, strict=True):

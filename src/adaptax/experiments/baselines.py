@@ -11,7 +11,6 @@ quirks; ``mode=clean`` fixes them (REFERENCE.md, "How the paper ran its baseline
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -259,9 +258,9 @@ def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = F
             for agent in config.agents:
                 grid = _bandit_grid(agent, config)
 
-                run_fn = functools.partial(bandit_agents.run_bandit_agent, agent, probs, n,
-                                           config.seed, config.mode, outcomes=outcomes)
-                tuned = stats.tune(lambda h, f=run_fn: f(**h), grid, workers=config.workers)
+                tuned = stats.choose(grid, bandit_agents.run_bandit_grid(
+                    agent, probs, n, config.seed, config.mode, grid, outcomes=outcomes,
+                    workers=config.workers))
                 published = paper[BANDIT_COLUMNS.index(agent)] if paper else None
                 scores[agent] = tuned.best_totals
                 cells[agent] = _cell(tuned.best_totals, published, tuned.best_hparam,
