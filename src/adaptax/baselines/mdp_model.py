@@ -237,11 +237,11 @@ def _count_segments(transitions: np.ndarray) -> _CountSegments:
     """Segments for integer transition counts [G, N, S, A, S'] (float or int)."""
     grid, num = transitions.shape[:2]
     counts = transitions.astype(np.int32).reshape(grid, num, -1)  # exact: small integer floats
-    totals = counts.sum(axis=-1)
+    end = np.cumsum(counts, axis=-1, dtype=np.intp)  # intp: numpy's take copies other indices
+    totals = end[..., -1]
     if (totals != totals.flat[0]).any():  # every trial counts the same number of transitions
         raise RuntimeError(f"trials counted different numbers of transitions: {set(totals.flat)}")
     counted = int(totals.flat[0])
-    end = np.cumsum(counts, axis=-1, dtype=np.intp)
     end += (np.arange(num, dtype=np.intp) * (counted + 1))[:, None]
     return _CountSegments(end=end, num_counted=counted)
 

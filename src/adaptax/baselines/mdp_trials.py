@@ -290,30 +290,33 @@ def _posterior_sampling_planner(
     if prior.dirichlet != 1.0:  # the Exp-sum sampler needs integer Dirichlet parameters 1 + c
         raise ValueError(f"posterior sampling needs a Dirichlet(1) prior, got {prior.dirichlet}")
 
+    # the grid points still drawing at sample j: the first drawing[j] of `order`
+    order = np.argsort([-v for v in num_samples], kind="stable")
+    drawing = [int(np.sum(np.asarray(num_samples) > j)) for j in range(max(num_samples))]
+
     def plan(counts: Counts, episode: int) -> Array:
         grid, num, num_states, num_actions = counts.visits.shape
-        mean, precision = _reward_posterior(counts, prior)
-        scale = 1.0 / jnp.sqrt(precision)
-        per_grid = [(mean[g], scale[g]) for g in range(grid)]
-        segments = _count_segments(np.asarray(counts.transitions))
-        rows_shape = counts.transitions.shape[1:]
+        host = Counts(*(np.asarray(c) for c in counts))
+        mean, precision = _reward_posterior(host, prior)
+        mean = mean.astype(np.float32)
+        scale = (1.0 / np.sqrt(precision)).astype(np.float32)
+        segments = _count_segments(host.transitions)
+        rows_shape = (num, num_states, num_actions, num_states)
         q_max = [jnp.full((horizon, num_states, num_actions, num), -jnp.inf)] * grid
-        for j in range(max(num_samples)):
+        for j, active in enumerate(drawing):
             draws = _shared_draws(
                 seed, episode, j, (num, num_states, num_actions), segments.num_counted
             )
-            for g, (mean_g, scale_g) in enumerate(per_grid):
-                if j < num_samples[g]:
-                    count_exp = _count_exp(draws, segments, g).reshape(rows_shape)
-                    q_max[g] = _plan_sample(
-                        mean_g,
-                        scale_g,
-                        draws.reward_noise,
-                        draws.prior_exp,
-                        count_exp,
-                        q_max[g],
-                        horizon,
-                    )
+            for g in order[:active]:
+                q_max[g] = _plan_sample(
+                    mean[g],
+                    scale[g],
+                    draws.reward_noise,
+                    draws.prior_exp,
+                    _count_exp(draws, segments, g).reshape(rows_shape),
+                    q_max[g],
+                    horizon,
+                )
         return jnp.transpose(jnp.stack(q_max), (0, 4, 1, 2, 3))  # [G, N, H, S, A]
 
     return plan
