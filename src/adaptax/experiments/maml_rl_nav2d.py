@@ -67,6 +67,10 @@ class Nav2DConfig:
     later_lr_factor: float = param(0.5, "step size of inner steps after the first, times alpha "
                                    "(authors' test code: 0.5)", min=0, min_exclusive=True)
     hidden: tuple[int, ...] = param((100, 100), "policy hidden widths (paper: 100, 100)", min=1)
+    policy_init: str = param(
+        "glorot_uniform", "policy weight initialisation: glorot_uniform (the authors' code) or "
+        "lecun_normal (Flax's default, used by runs before 2026-12-02)",
+        choices=("glorot_uniform", "lecun_normal"))
     max_kl: float = param(0.01, "TRPO trust region: mean KL (paper: 0.01)", min=0,
                           min_exclusive=True)
     cg_iters: int = param(10, "conjugate-gradient iterations (rllab: 10)", min=1)
@@ -109,7 +113,9 @@ PRESETS: dict[str, dict[str, Any]] = {
               "horizon": 20, "hidden": (16, 16), "cg_iters": 3, "eval_tasks": 4,
               "eval_trajs": 4, "figure_goals": 2, "chunk": 1, "finetune_lrs": (0.1, 0.5),
               "select_tasks": 4},
-    "default": {"iterations": 30, "baseline_iterations": 30, "num_trajs": 10},
+    # 60 iterations: with the authors' initialisation 30 left MAML level with pretrained after
+    # one step (docs/maml-rl-nav2d.md, "Initialisation").
+    "default": {"iterations": 60, "baseline_iterations": 60, "num_trajs": 10},
     # The paper's budget, meta-trained through all three test-time steps (α, α/2, α/2) on the
     # mean of their returns: the fix of the α/2 overshoot (docs/maml-rl-nav2d.md).
     "paper": {"iterations": 500, "baseline_iterations": 500, "chunk": 25,
@@ -133,7 +139,7 @@ def _keys(seed: int) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=32)
 def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.MAMLRL:
-    net = GaussianMLP(hidden=config.hidden, action_dim=2)
+    net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
     return mr.MAMLRL(
         Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
         meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
@@ -148,7 +154,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
 def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
     """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures."""
     keys = _keys(config.seed)
-    net = GaussianMLP(hidden=config.hidden, action_dim=2)
+    net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
     init = {"x": net.init(keys["init"], jnp.zeros((2,))),
             "oracle": net.init(keys["oracle_init"], jnp.zeros((4,)))}
     phases = {
