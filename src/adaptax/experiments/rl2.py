@@ -140,7 +140,9 @@ _MDP_TUNED = {"trials_per_iteration": 256, "lr": 3e-3, "lr_anneal": True, "ent_c
 MDP_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
     "default": {**_MDP_TUNED, "total_steps": 30_000_000},
-    "long": {**_MDP_TUNED, "hidden_size": 128, "embed_size": 128, "total_steps": 300_000_000},
+    # GRU 64: GRU 128 tracked it per step over 2.5M steps at half the speed; 150M steps take
+    # about an hour on 2 idle cores (measured in docs/rl2.md).
+    "long": {**_MDP_TUNED, "total_steps": 150_000_000},
     # 250,000 steps per iteration for 10,000 iterations.
     "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
               "steps_per_iteration": 250_000, "total_steps": 2_500_000_000},
