@@ -22,8 +22,9 @@ Stream contract (what `tests/baselines/test_bandit_agents.py` re-implements): in
 into chunks of `chunk` (the last one shorter); slot s of chunk c draws from
 ``SeedSequence([seed, OPTIMISTIC_THOMPSON_STREAM, s, c])``, at each step t one
 ``standard_exponential((chunk_len, 2k + t))`` array, row r for the chunk's r-th instance. The
-samples' log-densities are compared exactly as `bandit_model._beta_log_density` computes them;
-ties go to the first sample and then to the lowest arm.
+samples' log-densities (Σ_j (a_j−1) ln G_a + (b_j−1) ln G_b − (a_j+b_j−2) ln(G_a+G_b), the Beta
+normaliser left out) are compared in float64; ties go to the first sample and then to the
+lowest arm.
 
 Reference: Duan et al., "RL²", arXiv:1611.02779, Table 1; REFERENCE.md, "How the paper ran its
 baselines" (Bandits, OTS).
