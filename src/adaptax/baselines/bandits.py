@@ -58,6 +58,7 @@ from adaptax.baselines.bandit_model import _initial_counts as _initial_counts
 from adaptax.baselines.bandit_model import _observe as _observe
 from adaptax.baselines.bandit_model import bandit_uniforms as bandit_uniforms
 from adaptax.baselines.ots import optimistic_thompson_grid
+from adaptax.baselines.stats import map_grid
 
 __all__ = [
     "BANDIT_AGENTS",
@@ -503,12 +504,7 @@ def run_bandit_grid(
     def run(hparams: Mapping[str, Any]) -> np.ndarray:
         return run_bandit_agent(name, probs, n, seed, mode, outcomes=outcomes, **hparams)
 
-    if workers > 1 and len(grid) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(workers, len(grid))) as pool:
-            return list(pool.map(run, grid))
-    return [run(h) for h in grid]
+    return map_grid(run, grid, workers)
 
 
 def _prepare(name: str, probs: Any, n: int, seed: int, mode: str,

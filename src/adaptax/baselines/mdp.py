@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jax.numpy as jnp
@@ -87,6 +86,7 @@ from adaptax.baselines.mdp_trials import (
     _prepare,
     _run_trials,
 )
+from adaptax.baselines.stats import map_grid
 from adaptax.envs.base import require_int
 from adaptax.types import Array
 
@@ -515,11 +515,7 @@ def run_mdp_grid(
             reward_mean, transition, n, seed, [values[g] for g in group], mode=mode, horizon=horizon
         )
 
-    if len(groups) == 1:
-        parts = [run(groups[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            parts = list(pool.map(run, groups))
+    parts = map_grid(run, groups, len(groups))
     totals = np.empty((len(values), parts[0].shape[-1]))
     for group, part in zip(groups, parts, strict=True):
         totals[group] = part

@@ -43,6 +43,7 @@ from adaptax.baselines.bandit_model import (
     _check_seed,
     _is_int,
 )
+from adaptax.baselines.stats import map_grid
 
 __all__ = ["optimistic_thompson_grid"]
 
@@ -98,14 +99,7 @@ def optimistic_thompson_grid(
     def run(start: int) -> np.ndarray:
         return _run_chunk(out[start : start + chunk], seed, start // chunk, samples)
 
-    if workers > 1 and len(starts) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(int(workers), len(starts))) as pool:
-            parts = list(pool.map(run, starts))
-    else:
-        parts = [run(start) for start in starts]
-    return np.concatenate(parts, axis=1)
+    return np.concatenate(map_grid(run, starts, int(workers)), axis=1)
 
 
 def _run_chunk(
