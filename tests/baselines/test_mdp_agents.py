@@ -255,16 +255,16 @@ def test_posterior_rows_have_dirichlet_moments():
     segments = mdp._count_segments(transitions)
     assert segments.num_counted == 25
     draws = mdp._shared_draws(seed=0, episode=0, sample=0, shape=(num, 4, 1), counted=25)
-    count_exp = mdp._count_exp(draws, segments, 0).reshape(num, 4, 1, 4)
-    gammas = np.asarray(draws.prior_exp) + count_exp  # [N, S, A, S']
-    row = gammas[:, 0, 0].T  # [4 (s'), N]
+    count_exp = mdp._count_exp(draws, segments, 0)  # [S·A·S', N], batch last
+    gammas = (np.asarray(draws.prior_exp) + count_exp).reshape(4, 1, 4, num)  # [S, A, S', N]
+    row = gammas[0, 0]  # [4 (s'), N]
     shape = 1.0 + np.array([0, 1, 4, 20])[:, None]
     assert np.all(np.abs(row.mean(1, keepdims=True) - shape) < 5 * np.sqrt(shape / num))
     sd_var = np.sqrt((2 * shape**2 + 6 * shape) / num)
     assert np.all(np.abs(row.var(1, keepdims=True) - shape) < 5 * sd_var)
     rows = row / row.sum(0)  # Dirichlet(1, 2, 5, 21): mean α / 29
     assert np.all(np.abs(rows.mean(1, keepdims=True) - shape / 29) < 0.01)
-    unvisited = gammas[:, 1, 0]  # Exp(1) each
+    unvisited = gammas[1, 0]  # Exp(1) each
     assert abs(unvisited.mean() - 1.0) < 5 * np.sqrt(1 / unvisited.size)
 
 

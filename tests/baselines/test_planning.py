@@ -165,17 +165,15 @@ def test_backward_induction_jit_vmap_agree():
         np.testing.assert_allclose(batched[i], single, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("chunk", [3, 8, 128])
-def test_backward_induction_batch_matches_single(chunk):
-    # 11 MDPs: chunks of 3 (padded to 12), 8 (two chunks of 6) and one chunk of 11
+def test_backward_induction_batch_matches_single():
     mdps = [_random_mdp(s) for s in range(11)]
     rewards = np.stack([m[0] for m in mdps])  # [B, S, A]
     transitions = np.stack([m[1] for m in mdps])  # [B, S, A, S']
-    batch_last_p = jnp.asarray(np.transpose(transitions, (3, 1, 2, 0)), jnp.float32)
+    batch_last_p = jnp.asarray(np.moveaxis(transitions, 0, -1), jnp.float32)  # [S, A, S', B]
     stepwise = rewards[:, None] + np.arange(5)[None, ::-1, None, None] * 0.1  # [B, H, S, A]
     for reward in (rewards, stepwise):
         batch_last_r = jnp.asarray(np.moveaxis(reward, 0, -1), jnp.float32)
-        got = jax.jit(lambda r, p: backward_induction_batch(r, p, 5, chunk=chunk))(
+        got = jax.jit(lambda r, p: backward_induction_batch(r, p, 5))(
             batch_last_r, batch_last_p
         )
         for b in (0, 5, 10):
@@ -291,12 +289,10 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="horizon"):
         extended_value_iteration(reward, transition, jnp.zeros(reward.shape), 0)
     assert isinstance(backward_induction(reward, transition, 2), Plan)
-    batch_p = jnp.moveaxis(transition, -1, 0)[..., None]  # [S', S, A, 1]
+    batch_p = transition[..., None]  # [S, A, S', 1]
     with pytest.raises(ValueError, match="transition must have shape"):
         backward_induction_batch(reward[..., None], transition, 3)
     with pytest.raises(ValueError, match="reward must have shape"):
         backward_induction_batch(reward, batch_p, 3)
     with pytest.raises(ValueError, match="horizon"):
         backward_induction_batch(reward[..., None], batch_p, 0)
-    with pytest.raises(ValueError, match="chunk"):
-        backward_induction_batch(reward[..., None], batch_p, 3, chunk=0)

@@ -249,9 +249,9 @@ def _count_segments(transitions: np.ndarray) -> _CountSegments:
 class _SharedDraws(NamedTuple):
     """Sample j's draws in episode e, shared by every grid point (instance-major)."""
 
-    prior_exp: Array  # [N, S, A, S'] float32 Exp(1): the prior's unit of each entry
+    prior_exp: Array  # [S·A·S', N] float32 Exp(1), batch last: the prior's unit of each entry
     count_running: np.ndarray  # [N·(m + 1)] float64 running sums of -Exp(1), 0 at each start
-    reward_noise: Array  # [N, S, A] float32 standard normals
+    reward_noise: Array  # [S, A, N] float32 standard normals, batch last
 
 
 def _shared_draws(
@@ -271,24 +271,29 @@ def _shared_draws(
     np.cumsum(count, axis=1, out=running[:, 1:])
     np.subtract(1.0, prior, out=prior)
     np.log(prior, out=prior)
-    return _SharedDraws(
-        prior_exp=jnp.asarray(np.negative(prior, dtype=np.float32)),
+    prior_exp = np.negative(prior, dtype=np.float32).reshape(num, -1)
+    return _SharedDraws(  # drawn instance-major (the stream contract), stored batch last
+        prior_exp=jax.device_put(np.ascontiguousarray(prior_exp.T)),
         count_running=running.reshape(-1),
-        reward_noise=jnp.asarray(noise, jnp.float32),
+        reward_noise=jax.device_put(np.moveaxis(noise.astype(np.float32), 0, -1).copy()),
     )
 
 
 def _count_exp(draws: _SharedDraws, segments: _CountSegments, g: int) -> np.ndarray:
-    """Σ of each entry's c more Exp(1) for grid point g: [N, S·A·S'] float32 (0 when c = 0).
+    """Σ of each entry's c more Exp(1) for grid point g: [S·A·S', N] float32, batch last (0 when
+    c = 0).
 
     Entry k's segment runs from the end of entry k - 1 (the instance's start, where the running
-    sum is 0, for k = 0) to its own end: the sum is running[end_{k-1}] - running[end_k].
+    sum is 0, for k = 0) to its own end: the sum is running[end_{k-1}] - running[end_k]. The
+    differences are written straight into the batch-last array (4x faster here than a copy of
+    the transpose afterwards).
     """
-    at_end = draws.count_running.take(segments.end[g])
-    out = np.empty(at_end.shape, np.float32)
+    at_end = draws.count_running.take(segments.end[g])  # [N, S·A·S']
+    batch_last = np.empty(at_end.shape[::-1], np.float32)
+    out = batch_last.T
     np.negative(at_end[:, :1], out=out[:, :1], casting="same_kind")
     np.subtract(at_end[:, :-1], at_end[:, 1:], out=out[:, 1:], casting="same_kind")
-    return out
+    return batch_last
 
 
 # --------------------------------------------------------------------------- instances and oracle

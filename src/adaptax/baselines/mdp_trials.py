@@ -219,15 +219,14 @@ def _plan_sample(
 ) -> Array:
     """max(q_max, q of one posterior sample per instance) for a batch of N instances.
 
-    The sample: rewards mean + scale·noise ([N, S, A]), rows the Gamma draws prior_exp +
-    count_exp ([N, S, A, S']) normalised over s'. q_max and the result are batch-last
-    [H, S, A, N], the layout `backward_induction_batch` vectorises.
+    Everything is batch last, the layout `backward_induction_batch` vectorises: the sample's
+    rewards mean + scale·noise ([S, A, N]), its rows the Gamma draws prior_exp + count_exp
+    ([S·A·S', N]) normalised over s'; q_max and the result [H, S, A, N].
     """
-    gammas = prior_exp + count_exp
-    # normalise before moving s' to the front: XLA's CPU reductions over a major axis are slow
-    rows = jnp.transpose(gammas / gammas.sum(axis=-1, keepdims=True), (3, 1, 2, 0))  # [S',S,A,N]
-    reward = jnp.transpose(mean + scale * noise, (1, 2, 0))
-    return jnp.maximum(q_max, backward_induction_batch(reward, rows, horizon))
+    num_states, num_actions, num = mean.shape
+    gammas = (prior_exp + count_exp).reshape(num_states, num_actions, num_states, num)
+    rows = gammas / gammas.sum(axis=2, keepdims=True)
+    return jnp.maximum(q_max, backward_induction_batch(mean + scale * noise, rows, horizon))
 
 
 # --------------------------------------------------------------------------- the trial loop
@@ -298,10 +297,9 @@ def _posterior_sampling_planner(
         grid, num, num_states, num_actions = counts.visits.shape
         host = Counts(*(np.asarray(c) for c in counts))
         mean, precision = _reward_posterior(host, prior)
-        mean = mean.astype(np.float32)
-        scale = (1.0 / np.sqrt(precision)).astype(np.float32)
+        mean = np.moveaxis(mean.astype(np.float32), 1, -1).copy()  # [G, S, A, N]
+        scale = np.moveaxis((1.0 / np.sqrt(precision)).astype(np.float32), 1, -1).copy()
         segments = _count_segments(host.transitions)
-        rows_shape = (num, num_states, num_actions, num_states)
         q_max = [jnp.full((horizon, num_states, num_actions, num), -jnp.inf)] * grid
         for j, active in enumerate(drawing):
             draws = _shared_draws(
@@ -313,7 +311,7 @@ def _posterior_sampling_planner(
                     scale[g],
                     draws.reward_noise,
                     draws.prior_exp,
-                    _count_exp(draws, segments, g).reshape(rows_shape),
+                    _count_exp(draws, segments, g),
                     q_max[g],
                     horizon,
                 )

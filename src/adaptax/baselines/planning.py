@@ -223,60 +223,64 @@ def extended_value_iteration(
 
 # --------------------------------------------------------------------------- batched kernel
 
-_CHUNK = 128  # MDPs per chunk: a chunk's rows stay in cache over the H steps
-
-
 def _next_value(rows: Array, v_next: Array) -> Array:
-    """Σ_t rows[t] v_next[t] over the leading (next-state) axis, unrolled into multiply-adds."""
-    total = rows[0] * v_next[0]
-    for t in range(1, rows.shape[0]):  # trace-time unroll: S fused multiply-adds across the batch
-        total = total + rows[t] * v_next[t]
+    """Σ_t rows[:, :, t] v_next[t] over the next-state axis 2, unrolled into multiply-adds.
+
+    rows [S, A, S', c], v_next [S', c] -> [S, A, c].
+    """
+    total = rows[:, :, 0] * v_next[0]
+    for t in range(1, rows.shape[2]):  # trace-time unroll: S fused multiply-adds across the batch
+        total = total + rows[:, :, t] * v_next[t]
     return total
 
 
-def _backward_induction_minor(reward: Array, transition: Array) -> Array:
-    """reward [H, S, A, c], transition [S', S, A, c] -> q [H, S, A, c]."""
+def _backward_induction_minor(reward: Array, transition: Array, horizon: int) -> Array:
+    """reward [S, A, c] or [H, S, A, c], transition [S, A, S', c] -> q [H, S, A, c]."""
 
-    def step(v_next: Array, reward_h: Array) -> tuple[Array, Array]:
-        q_h = reward_h + _next_value(transition, v_next[:, None, None])
+    def step(v_next: Array, reward_h: Array | None) -> tuple[Array, Array]:
+        q_h = (reward if reward_h is None else reward_h) + _next_value(transition, v_next)
         return q_h.max(axis=1), q_h
 
-    v_last = jnp.zeros((transition.shape[0], transition.shape[-1]), transition.dtype)
-    _, q = jax.lax.scan(step, v_last, reward, reverse=True)
+    v_last = jnp.zeros((transition.shape[2], transition.shape[-1]), transition.dtype)
+    steps = reward if reward.ndim == 4 else None
+    _, q = jax.lax.scan(step, v_last, steps, length=horizon, reverse=True)
     return q
 
 
 def backward_induction_batch(
-    reward: Array, transition: Array, horizon: int | None = None, *, chunk: int = _CHUNK
+    reward: Array, transition: Array, horizon: int | None = None
 ) -> Array:
     """`backward_induction` for B MDPs laid out batch-last, vectorised across them.
 
-    The same recursion as `backward_induction`, for data already laid out with the batch as the
-    last (minor) axis and the next state first: XLA's CPU backend then turns the unrolled sum over
-    next states into multiply-adds across MDPs, about 2x faster than `jax.vmap` of the
-    single-MDP function (whose `transition @ v` becomes many tiny matrix-vector products). This
-    departs from "write for one case, vmap" for the hot path of posterior sampling.
+    The same recursion as `backward_induction`, for data laid out with the batch as the last
+    (minor) axis: XLA's CPU backend then turns the unrolled sum over next states into
+    multiply-adds across MDPs, about 2x faster than `jax.vmap` of the single-MDP function (whose
+    `transition @ v` becomes many tiny matrix-vector products). The layout is the instance-major
+    one, [B, S, A, S'], with the batch moved last: one 2-d transpose of a [B, S·A·S'] array away
+    from rows drawn per instance (for 1000 MDPs, S = 10, A = 5, H = 10 here: 0.6 ms in NumPy;
+    the recursion then ≈ 1 ms, against ≈ 5 ms for the S'-first layout it replaced, transpose
+    included). This departs from "write for one case, vmap" for the hot path of posterior
+    sampling.
 
     Args:
       reward: [S, A, B] mean rewards (then `horizon` is required) or [H, S, A, B].
-      transition: [S', S, A, B]: transition[s', s, a, b] = P_b(s' | s, a).
+      transition: [S, A, S', B]: transition[s, a, s', b] = P_b(s' | s, a).
       horizon: H, an integer >= 1; optional when `reward` is [H, S, A, B].
-      chunk: MDPs per vectorised chunk (kept in cache over the H steps).
 
     Returns:
       q [H, S, A, B], equal to `jax.vmap(backward_induction)`'s q (moved axes) up to rounding.
 
     Example:
-      >>> r = jnp.ones((10, 5, 1000)); p = jnp.full((10, 10, 5, 1000), 0.1)
+      >>> r = jnp.ones((10, 5, 1000)); p = jnp.full((10, 5, 10, 1000), 0.1)
       >>> backward_induction_batch(r, p, horizon=10)[0, 0, 0, :3]      # 10 steps of reward 1
       Array([10., 10., 10.], dtype=float32)
 
     Reference: as `backward_induction`.
     """
     transition, reward = jnp.asarray(transition), jnp.asarray(reward)
-    if transition.ndim != 4 or transition.shape[0] != transition.shape[1]:
-        raise ValueError(f"transition must have shape [S', S, A, B], got {tuple(transition.shape)}")
-    num_states, _, num_actions, batch = transition.shape
+    if transition.ndim != 4 or transition.shape[0] != transition.shape[2]:
+        raise ValueError(f"transition must have shape [S, A, S', B], got {tuple(transition.shape)}")
+    num_states, num_actions, _, batch = transition.shape
     if min(num_states, num_actions, batch) < 1:
         raise ValueError(f"need S, A and B >= 1, got transition of shape {transition.shape}")
     if reward.ndim == 4:
@@ -289,26 +293,5 @@ def backward_induction_batch(
             f"reward must have shape [S, A, B] = {[num_states, num_actions, batch]} "
             f"or [H, S, A, B], got {tuple(reward.shape)}"
         )
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
     dtype = jnp.result_type(reward.dtype, transition.dtype)
-    reward, transition = reward.astype(dtype), transition.astype(dtype)
-    num_chunks = -(-batch // chunk)
-    chunk = -(-batch // num_chunks)  # as even as possible: 1000 MDPs -> 8 chunks of 125
-    pad = num_chunks * chunk - batch
-    if pad:  # repeat the last MDP; its copies are dropped below
-        reward = jnp.concatenate([reward, jnp.repeat(reward[..., -1:], pad, axis=-1)], axis=-1)
-        transition = jnp.concatenate(
-            [transition, jnp.repeat(transition[..., -1:], pad, axis=-1)], axis=-1
-        )
-
-    def body(i: Array, q: Array) -> Array:
-        start = i * chunk
-        r = jax.lax.dynamic_slice_in_dim(reward, start, chunk, axis=reward.ndim - 1)
-        p = jax.lax.dynamic_slice_in_dim(transition, start, chunk, axis=3)
-        r = jnp.broadcast_to(r, (horizon, num_states, num_actions, chunk))
-        return jax.lax.dynamic_update_slice_in_dim(q, _backward_induction_minor(r, p), start, 3)
-
-    q = jnp.zeros((horizon, num_states, num_actions, num_chunks * chunk), dtype)
-    q = jax.lax.fori_loop(0, num_chunks, body, q)
-    return q[..., :batch]
+    return _backward_induction_minor(reward.astype(dtype), transition.astype(dtype), horizon)

@@ -125,24 +125,26 @@ def _check_common(config: _Common) -> None:
 
 _SMOKE = {"hidden_size": 16, "embed_size": 16, "trials_per_iteration": 32, "minibatches": 2,
           "epochs": 2, "total_steps": 32 * 10 * 6, "eval_tasks": 50, "chunk": 2}
+# Returns of ~60 (γ = 0.99 over 100 steps of mean reward 1) swamp an unscaled value head, and
+# 1024-trial batches give too few updates per step; see docs/rl2.md "Tuning the MDP default".
+_TUNED = {"trials_per_iteration": 256, "lr": 3e-3, "lr_anneal": True, "ent_coef": 0.01,
+          "value_norm": True, "time_feature": True}
 BANDIT_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": _SMOKE,
     "default": {},
-    "long": {"hidden_size": 128, "embed_size": 128, "total_steps": 300_000_000},
+    # GRU 64 with the MDP settings (long trials have the same value scale): 150M steps, about
+    # an hour on 2 idle cores at the MDP agent's speed (docs/rl2.md).
+    "long": {**_TUNED, "total_steps": 150_000_000},
     # 250,000 steps per iteration for 1000 iterations (REFERENCE.md "RL²").
     "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
               "steps_per_iteration": 250_000, "total_steps": 250_000_000},
 }
-# MDPs: returns of ~60 (γ = 0.99 over 100 steps of mean reward 1) swamp an unscaled value head,
-# and 1024-trial batches give too few updates per step; see docs/rl2.md "Tuning the MDP default".
-_MDP_TUNED = {"trials_per_iteration": 256, "lr": 3e-3, "lr_anneal": True, "ent_coef": 0.01,
-              "value_norm": True, "time_feature": True}
 MDP_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
-    "default": {**_MDP_TUNED, "total_steps": 30_000_000},
+    "default": {**_TUNED, "total_steps": 30_000_000},
     # GRU 64: GRU 128 tracked it per step over 2.5M steps at half the speed; 150M steps take
     # about an hour on 2 idle cores (measured in docs/rl2.md).
-    "long": {**_MDP_TUNED, "total_steps": 150_000_000},
+    "long": {**_TUNED, "total_steps": 150_000_000},
     # 250,000 steps per iteration for 10,000 iterations.
     "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
               "steps_per_iteration": 250_000, "total_steps": 2_500_000_000},
