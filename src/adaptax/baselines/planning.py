@@ -271,7 +271,7 @@ def backward_induction_batch(
       q [H, S, A, B], equal to `jax.vmap(backward_induction)`'s q (moved axes) up to rounding.
 
     Example:
-      >>> r = jnp.ones((10, 5, 1000)); p = jnp.full((10, 5, 10, 1000), 0.1)
+      >>> r = jnp.ones((2, 3, 1000)); p = jnp.full((2, 3, 2, 1000), 0.5)   # S = 2, A = 3
       >>> backward_induction_batch(r, p, horizon=10)[0, 0, 0, :3]      # 10 steps of reward 1
       Array([10., 10., 10.], dtype=float32)
 
