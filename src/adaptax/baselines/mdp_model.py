@@ -247,7 +247,8 @@ def _count_segments(transitions: np.ndarray) -> _CountSegments:
 
 
 class _SharedDraws(NamedTuple):
-    """Sample j's draws in episode e, shared by every grid point (instance-major)."""
+    """Sample j's draws in episode e, shared by every grid point (drawn instance-major as the
+    stream contract says; the arrays the planner reads are stored batch last)."""
 
     prior_exp: Array  # [S·A·S', N] float32 Exp(1), batch last: the prior's unit of each entry
     count_running: np.ndarray  # [N·(m + 1)] float64 running sums of -Exp(1), 0 at each start
