@@ -73,21 +73,29 @@ def test_paper_tables_and_batch_size():
 @pytest.mark.parametrize("argv, message", [
     (["run", "rl2-bandits", "--set", "k=7"], "k must be one of [5, 10, 50]"),
     (["run", "rl2-mdps", "--set", "n=30"], "n must be one of [10, 25, 50, 75, 100]"),
-    (["run", "rl2-bandits", "--set", "minibatches=3"], "minibatches (3) must divide"),
+    (["run", "rl2-bandits", "--set", "steps_per_iteration=0", "--set", "minibatches=3"],
+     "minibatches (3) must divide"),
 ])
 def test_bad_settings_fail_in_one_line(argv, message, capsys):
     assert main(argv) != 0
     assert message in capsys.readouterr().err
 
 
-def test_paper_presets_stay_faithful_and_the_mdp_default_uses_its_tuning():
-    from adaptax.experiments.rl2 import BANDIT_PRESETS, MDP_PRESETS, settings_of
+def test_paper_presets_stay_faithful_and_the_defaults_use_the_tuning():
+    from adaptax.experiments.rl2 import BANDIT_PRESETS, MDP_PRESETS, batch_size, settings_of
 
     for config in (BanditsConfig(**BANDIT_PRESETS["paper"]), MDPsConfig(**MDP_PRESETS["paper"])):
         s = settings_of(config, 1000, iterations=1000)
         # TRPO, GRU 256, γ 0.99, λ 0.3, and none of the departures (RL² §3)
         assert (s.algorithm, s.hidden_size, s.gamma, s.lam) == ("trpo", 256, 0.99, 0.3)
         assert not s.value_norm and not s.time_feature and s.lr_anneal_iterations == 0
+        assert not s.shared_torso
     s = settings_of(MDPsConfig(**MDP_PRESETS["default"]), 256, iterations=588)
     assert s.value_norm and s.time_feature and s.lr_anneal_iterations == 588
     assert (s.trials_per_batch, s.lr, s.ent_coef, s.lam) == (256, 3e-3, 0.01, 0.3)
+    # the same settings serve the bandits, with 25,600 steps per iteration whatever the trial
+    # length (rounded down to whole PPO minibatches)
+    bandits = BanditsConfig(**BANDIT_PRESETS["default"])
+    assert settings_of(bandits, 256).value_norm and bandits.lr == 3e-3
+    assert [batch_size(bandits, t) for t in (10, 100, 500)] == [2560, 256, 48]
+    assert batch_size(MDPsConfig(**MDP_PRESETS["default"]), 100) == 256

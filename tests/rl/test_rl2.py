@@ -188,3 +188,25 @@ def test_lr_anneal_reaches_zero_after_the_given_iterations():
                                          first.params))
     assert max(float(m) for m in moved) > 0
     jax.tree.map(np.testing.assert_array_equal, first.params, second.params)
+
+
+@pytest.mark.parametrize("algorithm", ["ppo", "trpo"])
+def test_shared_torso_has_one_gru_and_every_part_learns(algorithm):
+    learner = make_rl2(MDP, 3, RL2Settings(**TINY, shared_torso=True, algorithm=algorithm))
+    state = learner.init(jax.random.PRNGKey(0))
+    assert sorted(state.params["params"]) == [
+        "policy_embed", "policy_gru", "policy_head", "value_head"]
+    new, metrics = learner.step(state)
+    assert np.isfinite(float(metrics.loss))
+    moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), state.params, new.params)
+    # PPO: the value loss and the policy loss both reach the shared GRU; TRPO: the policy step
+    # moves the torso and the value fit moves the head
+    for name, leaves in moved["params"].items():
+        assert max(jax.tree.leaves(leaves)) > 0, name
+    # the unroll over the learner's data reproduces the rollout's values with one carry
+    traj = jax.jit(learner.collect)(new.params, instances(MDP, 8), jax.random.PRNGKey(1))
+    batch = jax.jit(learner.prepare)(traj)
+    carry = learner.network.init_carry(8)
+    assert carry.value is None
+    _, _, values = learner.network.unroll(new.params, carry, batch.xs, batch.resets)
+    np.testing.assert_allclose(values, batch.value, rtol=1e-5, atol=1e-6)

@@ -7,8 +7,12 @@ are jitted and vmapped (`planning.py` is written for one MDP; posterior samples 
 batch-last `backward_induction_batch`).
 
 Example:
+  >>> import numpy as np
+  >>> from adaptax.baselines.mdp_model import mdp_instances
+  >>> mu, p = mdp_instances(10)
   >>> instances, outcomes, seed = _prepare(mu, p, n=10, seed=0, horizon=10, mode="paper")
-  >>> totals = _run_trials(instances, outcomes, seed, np.ones(1), None, count_last=True)
+  >>> _run_trials(instances, outcomes, seed, np.ones(1), None, count_last=True).shape  # random
+  (1, 10)
 
 Reference: Duan et al., "RL²: Fast reinforcement learning via slow reinforcement learning",
 arXiv:1611.02779, §3.2 and Table 2; Osband, Van Roy & Russo, TabulaRL

@@ -19,6 +19,7 @@ class MLP(nn.Module):
 
     Example::
 
+      >>> import jax.numpy as jnp
       >>> net = MLP(hidden=(40, 40), out=1)
       >>> params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, 1)))
       >>> net.apply(params, jnp.zeros((5, 1))).shape

@@ -42,7 +42,8 @@ def features(obs: Array) -> Array:
       ``[T, 2d + 4]`` features.
 
     Example:
-      >>> features(jnp.array([[0.5], [2.0]]))[1]   # [2, 4, 0.01, 1e-4, 1e-6, 1]
+      >>> [round(float(v), 6) for v in features(jnp.array([[0.5], [2.0]]))[1]]
+      [2.0, 4.0, 0.01, 0.0001, 1e-06, 1.0]
     """
     obs = jnp.asarray(obs)
     if obs.ndim != 2:
@@ -67,8 +68,12 @@ def fit(phi: Array, returns: Array, mask: Array | None = None, reg: float = REG_
       coefficients ``[F]``.
 
     Example:
-      >>> w = fit(features(obs), g)           # one trajectory
-      >>> baseline = predict(w, features(obs))
+      >>> obs = jnp.linspace(-1.0, 1.0, 20)[:, None]      # one trajectory of 20 steps
+      >>> phi = features(obs)
+      >>> returns = phi @ jnp.arange(6.0)                  # exactly linear in the features
+      >>> baseline = predict(fit(phi, returns), phi)
+      >>> bool(jnp.abs(baseline - returns).max() < 1e-2)
+      True
     """
     if reg < 0:
         raise ValueError(f"reg must be non-negative, got {reg}")

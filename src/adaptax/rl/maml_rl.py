@@ -306,6 +306,8 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
       ``(new_state, MetaMetrics)``.
 
     Example:
+      >>> from adaptax.envs import Navigation2D
+      >>> from adaptax.nets.gaussian_mlp import GaussianMLP
       >>> algo = MAMLRL(Navigation2D(), GaussianMLP().apply, meta_batch=4, num_trajs=4)
       >>> step = jax.jit(lambda s: meta_iteration(algo, s))
       >>> state, metrics = step(MetaState(params, key, jnp.zeros((), jnp.int32)))  # doctest: +SKIP

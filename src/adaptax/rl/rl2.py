@@ -106,6 +106,9 @@ class RL2Settings:
       time_feature: append t/T (the step within the trial) to the policy input (paper: no).
       lr_anneal_iterations: > 0: the Adam step size decays linearly from `lr` to 0 over this
         many iterations (then stays at 0); 0: constant.
+      shared_torso: the value head reads the policy's GRU state instead of its own embedding and
+        GRU (half the network compute; the value loss then shapes the policy torso too). Under
+        TRPO the value fit trains only the value head (paper: separate networks).
     """
 
     hidden_size: int = 256
@@ -129,6 +132,7 @@ class RL2Settings:
     value_norm_decay: float = 0.9
     time_feature: bool = False
     lr_anneal_iterations: int = 0
+    shared_torso: bool = False
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "embed_size", "trials_per_batch", "epochs", "minibatches",
@@ -286,6 +290,7 @@ def make_rl2(
       An `RL2Learner`.
 
     Example:
+      >>> from adaptax.envs import BernoulliBandit, instances
       >>> learner = make_rl2(BernoulliBandit(5), 10, RL2Settings(hidden_size=32, embed_size=32))
       >>> state = learner.init(jax.random.PRNGKey(0))
       >>> state, metrics = learner.run(state, 10)          # 10 iterations, one dispatch
@@ -308,7 +313,8 @@ def make_rl2(
     )
     input_size = policy_input_size(env) + int(settings.time_feature)
     net = RecurrentActorCritic(
-        action_dim=num_actions, hidden_size=settings.hidden_size, embed_size=settings.embed_size
+        action_dim=num_actions, hidden_size=settings.hidden_size, embed_size=settings.embed_size,
+        shared_torso=settings.shared_torso,
     )
     if settings.lr_anneal_iterations > 0:
         # one Adam update per PPO minibatch (TRPO: per value-fit step)

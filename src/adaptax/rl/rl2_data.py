@@ -99,6 +99,7 @@ def trial_length(env: Any, episodes: int) -> int:
       T as an int.
 
     Example:
+      >>> from adaptax.envs import TabularMDP
       >>> trial_length(TabularMDP(horizon=10), 25)
       250
     """

@@ -100,6 +100,7 @@ def rollout(
       `(final_carry, trajectory)`; every `trajectory` leaf has leading axis T.
 
     Example:
+      >>> from adaptax.envs import BernoulliBandit
       >>> env = BernoulliBandit(num_arms=2)
       >>> task = env.sample_task(jax.random.PRNGKey(0))
       >>> obs, state = env.reset(jax.random.PRNGKey(1), task)
