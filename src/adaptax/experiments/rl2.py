@@ -54,7 +54,7 @@ METHOD_LABELS = {
 
 @dataclasses.dataclass(frozen=True)
 class _Common:
-    """Settings shared by both RL² experiments; the defaults are the ``default`` preset."""
+    """Settings shared by both RL² experiments; the presets (`default` included) override some."""
 
     seed: int = param(0, "PRNG seed for initialisation, training tasks and rollouts", min=0)
     algorithm: str = param("ppo", "update rule (paper: trpo)", choices=("ppo", "trpo"))
