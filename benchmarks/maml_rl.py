@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/maml_rl.py [--hvp gauss_newton|finite_difference|exact] [--iters N]
         [--meta-batch 20] [--trajs 20] [--cg-iters 10] [--fvp-subsample 0.25 [1.0 ...]]
         [--inner-steps 3 --meta-objective all --measured-step]   (the `paper` preset's MAML)
+        [--breakdown]   (also: seconds of sampling, gradient, CG and one line-search candidate)
 
 Compile time is measured apart from run time (the first call compiles). One meta-iteration samples
 meta_batch × trajs × horizon steps before adaptation and as many after it, so environment steps
@@ -24,22 +25,79 @@ import time
 
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
+from adaptax.rl.trpo import conjugate_gradient
 
 
-def _setup(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int,
-           horizon: int, fvp_subsample: float, meta_objective: str, measured_step: bool):
+def _algo(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int,
+          horizon: int, fvp_subsample: float, meta_objective: str, measured_step: bool):
     net = GaussianMLP(hidden=(100, 100), action_dim=2)
     algo = mr.MAMLRL(Navigation2D(horizon=horizon), net.apply, meta_batch=meta_batch,
                      num_trajs=trajs, horizon=horizon, hvp=hvp, cg_iters=cg_iters,
                      inner_steps=inner_steps, fvp_subsample=fvp_subsample,
                      meta_objective=meta_objective, measured_step=measured_step)
-    params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
+    return algo, net.init(jax.random.PRNGKey(0), jnp.zeros(2))
+
+
+def _setup(*args):
+    algo, params = _algo(*args)
     return mr.make_runner(algo), mr.MetaState(params, jax.random.PRNGKey(1),
                                               jnp.zeros((), jnp.int32))
+
+
+def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, horizon: int,
+              fvp_subsample: float, meta_objective: str, repeats: int) -> dict:
+    """Seconds of each part of one ``gauss_newton`` meta-iteration, each part compiled alone.
+
+    Parts, on one sampled meta-batch at the initial policy: ``sample`` (sampling and the inner
+    steps, `sample_phase`), ``gradient`` (the surrogate's value and gradient through the inner
+    steps, all data), ``cg`` (linearisation and the `cg_iters` + 1 Fisher-vector products of CG
+    and the step length) and ``candidate`` (one line-search evaluation: loss and KL, all data;
+    an accepted full step costs one). Timed interleaved, medians of `repeats`.
+    """
+    algo, params = _algo("gauss_newton", meta_batch, trajs, cg_iters, inner_steps, horizon,
+                         fvp_subsample, meta_objective, False)
+    theta, unravel = ravel_pytree(params)
+    data = jax.jit(lambda k1, k2: mr.sample_phase(algo, params, k1, k2))(
+        *jax.random.split(jax.random.PRNGKey(1)))
+
+    def cg(g, d):
+        problem = mr.outer_problem(algo, *d)
+        matvec = mr.gauss_newton_fvp(lambda t: problem.outputs(unravel(t)),
+                                     problem.kl_of_outputs, theta, algo.damping)
+        direction, _ = conjugate_gradient(matvec, -g, algo.cg_iters)
+        return direction, jnp.vdot(direction, matvec(direction))
+
+    def candidate(t, d):
+        problem = mr.outer_problem(algo, *d)
+        return problem.loss_fn(unravel(t)), problem.kl_fn(unravel(t))
+
+    keys = jax.random.split(jax.random.PRNGKey(2))
+    gradient = jax.jit(lambda t, d: jax.value_and_grad(
+        lambda x: mr.outer_problem(algo, *d).loss_fn(unravel(x)))(t))
+    g = gradient(theta, data)[1]
+    parts = {
+        "sample": (jax.jit(lambda k1, k2: mr.sample_phase(algo, params, k1, k2)), keys),
+        "gradient": (gradient, (theta, data)),
+        "cg": (jax.jit(cg), (g, data)),
+        "candidate": (jax.jit(candidate), (theta + 1e-3 * g, data)),
+    }
+    times = {name: [] for name in parts}
+    for fn, args in parts.values():
+        jax.block_until_ready(fn(*args))  # compile
+    for _ in range(repeats):
+        for name, (fn, args) in parts.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times[name].append(time.perf_counter() - t0)
+    out = {name: round(statistics.median(v), 3) for name, v in times.items()}
+    return {"breakdown_seconds_median": out, "inner_steps": inner_steps,
+            "meta_objective": meta_objective, "fvp_subsample": fvp_subsample,
+            "cg_iters": cg_iters, "repeats": repeats}
 
 
 def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
@@ -97,7 +155,12 @@ def main() -> None:
     p.add_argument("--fvp-subsample", type=float, nargs="+", default=[0.25])
     p.add_argument("--meta-objective", default="last", choices=["last", "all"])
     p.add_argument("--measured-step", action="store_true")
+    p.add_argument("--breakdown", action="store_true",
+                   help="also time the parts of one iteration (gauss_newton, first subsample)")
     a = p.parse_args()
+    if a.breakdown:
+        print(json.dumps(breakdown(a.meta_batch, a.trajs, a.cg_iters, a.inner_steps, 100,
+                                   a.fvp_subsample[0], a.meta_objective, a.iters)))
     for row in measure(a.hvp, a.iters, a.meta_batch, a.trajs, a.cg_iters, a.inner_steps,
                        fvp_subsamples=tuple(a.fvp_subsample), meta_objective=a.meta_objective,
                        measured_step=a.measured_step):

@@ -81,10 +81,13 @@ __all__ = [
     "make_policy_fn",
     "make_runner",
     "meta_iteration",
+    "OuterProblem",
+    "outer_problem",
     "process_batch",
     "rescale_to_kl",
     "sample_and_adapt",
     "sample_batch",
+    "sample_phase",
 ]
 
 Params = Any
@@ -295,6 +298,94 @@ def _policy_kl(apply_fn: ApplyFn, old: Params, new: Params, batch: Batch) -> Arr
     return masked_mean(gaussian_kl(m_old, s_old, m_new, s_new), batch.mask)
 
 
+class OuterProblem(NamedTuple):
+    """The outer TRPO problem of one meta-batch, as functions of the pre-adaptation θ.
+
+    Attributes:
+      loss_fn: θ -> −(post-adaptation surrogate), averaged over tasks (to minimise).
+      kl_fn: θ -> mean KL of the adapted policies from those that sampled the data (all data).
+      outputs: θ -> the adapted policies' outputs on the Fisher-vector products' (sub)sample,
+        anchored at the sampled chain (``hvp="gauss_newton"`` only, else `None`).
+      kl_of_outputs: outputs -> mean KL from the old outputs (``"gauss_newton"`` only).
+    """
+
+    loss_fn: Callable[[Params], Array]
+    kl_fn: Callable[[Params], Array]
+    outputs: Callable[[Params], Any] | None
+    kl_of_outputs: Callable[[Any], Array] | None
+
+
+def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
+                 key_sample: PRNGKey) -> tuple[Any, Batch, Any]:
+    """Samples a meta-batch of tasks and adapts to each: steps 1–3 of the meta-iteration.
+
+    Args:
+      algo: the settings.
+      theta: the pre-adaptation parameters θ.
+      key_tasks: PRNG key of the task draw.
+      key_sample: PRNG key of the trajectories.
+
+    Returns:
+      ``(pre, post, chain)`` with a leading task axis: the inner steps' batches (a tuple, one per
+      step), the post-adaptation batch, and the chain θ_0 = θ, θ_1, … (gradient stopped).
+    """
+    tasks = jax.vmap(algo.env.sample_task)(jax.random.split(key_tasks, algo.meta_batch))
+    lrs = algo.step_sizes(algo.inner_steps)
+
+    def task_phase(task, key_task):
+        keys = jax.random.split(key_task, len(lrs) + 1)
+        chain, batches = [theta], []
+        for j, lr in enumerate(lrs):  # a static handful of inner steps, not a hot loop
+            batches.append(sample_batch(algo, chain[-1], task, keys[j]))
+            chain.append(adapt_policy(algo, chain[-1], batches[-1], lr))
+        post = sample_batch(algo, chain[-1], task, keys[-1])
+        return tuple(batches), post, tuple(chain)
+
+    pre, post, chain = jax.vmap(task_phase)(tasks, jax.random.split(key_sample, algo.meta_batch))
+    return pre, post, lax.stop_gradient(chain)
+
+
+def outer_problem(algo: MAMLRL, pre: Any, post: Batch, chain: Any) -> OuterProblem:
+    """Step 4's objective, trust region and Fisher outputs for the data of `sample_phase`."""
+    lrs = algo.step_sizes(algo.inner_steps)
+    steps = scored_steps(algo, len(lrs))
+
+    def loss_fn(p: Params) -> Array:
+        surrogate = jax.vmap(lambda b, c: post_adaptation_surrogate(algo, p, b, c, lrs))
+        return -jnp.mean(surrogate(pre, post))
+
+    def kl_fn(p: Params) -> Array:
+        def one(pre_batches, post_batch, old):
+            new = adapt_chain(algo, p, pre_batches, lrs)
+            return jnp.mean(jnp.stack([
+                _policy_kl(algo.apply_fn, old[j], new[j], _sampled_by(pre_batches, post_batch, j))
+                for j in steps]))
+
+        return jnp.mean(jax.vmap(one)(pre, post, chain))
+
+    if algo.hvp != "gauss_newton":
+        return OuterProblem(loss_fn, kl_fn, None, None)
+    k = algo.fvp_trajs
+    pre_s, post_s = jax.tree_util.tree_map(lambda x: x[:, :k], (pre, post))
+    targets = tuple(_sampled_by(pre_s, post_s, j) for j in steps)
+
+    def outputs(p: Params) -> Any:
+        return jax.vmap(lambda b, t, a: _anchored_outputs(
+            algo, p, b, tuple(x.obs for x in t), lrs, a, steps))(pre_s, targets, chain)
+
+    old_out = tuple(jax.vmap(lambda a, t: algo.apply_fn(a, t.obs))(chain[j], t)
+                    for j, t in zip(steps, targets, strict=True))
+
+    def kl_of_outputs(out: Any) -> Array:
+        kls = []
+        for (m_old, s_old), (m_new, s_new), t in zip(old_out, out, targets, strict=True):
+            kl = gaussian_kl(m_old, s_old[:, None, None], m_new, s_new[:, None, None])
+            kls.append(jnp.mean(jax.vmap(masked_mean)(kl, t.mask)))
+        return jnp.mean(jnp.stack(kls))
+
+    return OuterProblem(loss_fn, kl_fn, outputs, kl_of_outputs)
+
+
 def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetrics]:
     """One meta-iteration: sample, adapt, sample again, TRPO step through the adaptation.
 
@@ -315,65 +406,19 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
     Reference: Finn et al. 2017, Algorithm 3 with TRPO as the meta-optimiser (§5.3).
     """
     key, key_tasks, key_sample = jax.random.split(state.key, 3)
-    tasks = jax.vmap(algo.env.sample_task)(jax.random.split(key_tasks, algo.meta_batch))
-    lrs = algo.step_sizes(algo.inner_steps)
     theta = state.params
-
-    def task_phase(task, key_task):
-        """Pre-batches of each inner step, the post-adaptation batch, and θ_0 = θ, θ_1, …"""
-        keys = jax.random.split(key_task, len(lrs) + 1)
-        chain, batches = [theta], []
-        for j, lr in enumerate(lrs):  # a static handful of inner steps, not a hot loop
-            batches.append(sample_batch(algo, chain[-1], task, keys[j]))
-            chain.append(adapt_policy(algo, chain[-1], batches[-1], lr))
-        post = sample_batch(algo, chain[-1], task, keys[-1])
-        return tuple(batches), post, tuple(chain)
-
-    pre, post, chain = jax.vmap(task_phase)(tasks, jax.random.split(key_sample, algo.meta_batch))
-    chain = lax.stop_gradient(chain)
-    steps = scored_steps(algo, len(lrs))
-
-    def loss_fn(p: Params) -> Array:
-        surrogate = jax.vmap(lambda b, c: post_adaptation_surrogate(algo, p, b, c, lrs))
-        return -jnp.mean(surrogate(pre, post))
-
-    def kl_fn(p: Params) -> Array:
-        def one(pre_batches, post_batch, old):
-            new = adapt_chain(algo, p, pre_batches, lrs)
-            return jnp.mean(jnp.stack([
-                _policy_kl(algo.apply_fn, old[j], new[j], _sampled_by(pre_batches, post_batch, j))
-                for j in steps]))
-
-        return jnp.mean(jax.vmap(one)(pre, post, chain))
-
+    pre, post, chain = sample_phase(algo, theta, key_tasks, key_sample)
+    problem = outer_problem(algo, pre, post, chain)
     if algo.hvp == "gauss_newton":
-        k = algo.fvp_trajs
-        pre_s, post_s = jax.tree_util.tree_map(lambda x: x[:, :k], (pre, post))
-        targets = tuple(_sampled_by(pre_s, post_s, j) for j in steps)
-
-        def outputs(p: Params) -> Any:
-            return jax.vmap(lambda b, t, a: _anchored_outputs(
-                algo, p, b, tuple(x.obs for x in t), lrs, a, steps))(pre_s, targets, chain)
-
-        old_out = tuple(jax.vmap(lambda a, t: algo.apply_fn(a, t.obs))(chain[j], t)
-                        for j, t in zip(steps, targets, strict=True))
-
-        def kl_of_outputs(out: Any) -> Array:
-            kls = []
-            for (m_old, s_old), (m_new, s_new), t in zip(old_out, out, targets, strict=True):
-                kl = gaussian_kl(m_old, s_old[:, None, None], m_new, s_new[:, None, None])
-                kls.append(jnp.mean(jax.vmap(masked_mean)(kl, t.mask)))
-            return jnp.mean(jnp.stack(kls))
-
-        new_params, info, step_scale = _gauss_newton_trpo_step(algo, loss_fn, kl_fn, outputs,
-                                                               kl_of_outputs, theta)
+        new_params, info, step_scale = _gauss_newton_trpo_step(
+            algo, problem.loss_fn, problem.kl_fn, problem.outputs, problem.kl_of_outputs, theta)
     else:
-        new_params, info = trpo_step(loss_fn, kl_fn, theta, max_kl=algo.max_kl,
+        new_params, info = trpo_step(problem.loss_fn, problem.kl_fn, theta, max_kl=algo.max_kl,
                                      cg_iters=algo.cg_iters, damping=algo.damping,
                                      hvp=algo.hvp)
         step_scale = jnp.ones(())
     _, log_std = algo.apply_fn(theta, post.obs[0, 0, 0])
-    if lrs:  # diagnostic on the first fvp_trajs trajectories of each task (cheap)
+    if algo.inner_steps:  # diagnostic on the first fvp_trajs trajectories of each task (cheap)
         last = jax.tree_util.tree_map(lambda x: x[:, :algo.fvp_trajs], pre[-1])
         inner_kl = jnp.mean(jax.vmap(
             lambda a, b, batch: _policy_kl(algo.apply_fn, a, b, batch))(chain[-2], chain[-1],
