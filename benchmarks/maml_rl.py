@@ -4,6 +4,9 @@
         [--meta-batch 20] [--trajs 20] [--cg-iters 10] [--fvp-subsample 0.25 [1.0 ...]]
         [--inner-steps 3 --meta-objective all --measured-step]   (the `paper` preset's MAML)
         [--breakdown]   (also: seconds of sampling, gradient, CG and one line-search candidate)
+    .venv/bin/python benchmarks/maml_rl.py --curvature RUN_FOLDER [--inner-steps 3
+        --meta-objective all] [--iters N]   (how well each Fisher subsample sizes the TRPO step
+        at the MAML checkpoint of a `maml-rl-nav2d` run; not a speed figure)
 
 Compile time is measured apart from run time (the first call compiles). One meta-iteration samples
 meta_batch × trajs × horizon steps before adaptation and as many after it, so environment steps
@@ -22,11 +25,13 @@ import json
 import os
 import statistics
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from adaptax import checkpoint
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
@@ -34,12 +39,14 @@ from adaptax.rl.trpo import conjugate_gradient
 
 
 def _algo(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int,
-          horizon: int, fvp_subsample: float, meta_objective: str, measured_step: bool):
-    net = GaussianMLP(hidden=(100, 100), action_dim=2)
+          horizon: int, fvp_subsample: float, meta_objective: str, measured_step: bool,
+          fvp_subsample_by: str = "trajectory"):
+    net = GaussianMLP(hidden=(100, 100), action_dim=2, kernel_init="glorot_uniform")
     algo = mr.MAMLRL(Navigation2D(horizon=horizon), net.apply, meta_batch=meta_batch,
                      num_trajs=trajs, horizon=horizon, hvp=hvp, cg_iters=cg_iters,
                      inner_steps=inner_steps, fvp_subsample=fvp_subsample,
-                     meta_objective=meta_objective, measured_step=measured_step)
+                     fvp_subsample_by=fvp_subsample_by, meta_objective=meta_objective,
+                     measured_step=measured_step)
     return algo, net.init(jax.random.PRNGKey(0), jnp.zeros(2))
 
 
@@ -100,6 +107,66 @@ def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, hori
             "cg_iters": cg_iters, "repeats": repeats}
 
 
+# (how the Fisher subsample is drawn, fraction, CG iterations)
+CURVATURE_SCHEMES = (("all", 1.0, 10), ("trajectory", 0.25, 10), ("time", 0.25, 10),
+                     ("time", 0.25, 5), ("trajectory", 0.25, 5))
+
+
+def curvature(run_folder: str, inner_steps: int, meta_objective: str,
+              repeats: int) -> list[dict]:
+    """How well each Fisher subsample sizes the TRPO step, at a run's trained MAML policy.
+
+    For `repeats` fresh meta-batches sampled by the checkpointed policy: each scheme's CG
+    direction d (same gradient, all data), its curvature dᵀF_s d under its own Fisher (which
+    sets the model's step length) and dᵀF d under the all-data Fisher; ``overestimate`` is their
+    ratio (1 = the step's KL is what the model predicts). ``true_kl`` is the measured mean KL of
+    the model's full step (δ = 0.01 when the model is right) and ``gain_per_sqrt_kl`` the
+    surrogate gained by that step per sqrt(true KL) (the direction's quality whatever its
+    length). Medians over the meta-batches.
+    """
+    folder = Path(run_folder) / "checkpoint"
+    algos = {s: _algo("gauss_newton", 20, 20, s[2], inner_steps, 100, s[1], meta_objective,
+                      False, "trajectory" if s[0] == "all" else s[0])[0]
+             for s in CURVATURE_SCHEMES}
+    algo, params = _algo("gauss_newton", 20, 20, 10, inner_steps, 100, 1.0, meta_objective,
+                         False)
+    template = mr.MetaState(params, jax.random.PRNGKey(0), jnp.zeros((), jnp.int32))
+    state, step = checkpoint.load(folder, "maml", template, experiment="maml-rl-nav2d")
+    theta, unravel = ravel_pytree(state.params)
+
+    @jax.jit
+    def measure_one(key):
+        data = mr.sample_phase(algo, state.params, *jax.random.split(key))
+        full = mr.outer_problem(algo, *data)
+        loss = lambda t: full.loss_fn(unravel(t))  # noqa: E731
+        loss0, g = jax.value_and_grad(loss)(theta)
+        f_full = mr.gauss_newton_fvp(lambda t: full.outputs(unravel(t)), full.kl_of_outputs,
+                                     theta, algo.damping)
+        out = {}
+        for (by, f, cg), a in algos.items():
+            problem = mr.outer_problem(a, *data)
+            f_own = mr.gauss_newton_fvp(lambda t, p=problem: p.outputs(unravel(t)),
+                                        problem.kl_of_outputs, theta, a.damping)
+            d, _ = conjugate_gradient(f_own, -g, a.cg_iters)
+            own, true = jnp.vdot(d, f_own(d)), jnp.vdot(d, f_full(d))
+            step_ = jnp.sqrt(2 * a.max_kl / own) * d
+            kl = full.kl_fn(unravel(theta + step_))
+            gain = (loss0 - loss(theta + step_)) / jnp.sqrt(kl)
+            out[f"{by} {f}, {cg} CG"] = (own / true, kl, gain)
+        return out
+
+    rows = {}
+    for i in range(repeats):
+        got = jax.device_get(measure_one(jax.random.PRNGKey(100 + i)))
+        for name, values in got.items():
+            rows.setdefault(name, []).append([float(v) for v in values])
+    return [{"scheme": name, "checkpoint_iteration": step, "inner_steps": inner_steps,
+             "meta_batches": repeats,
+             **{k: round(statistics.median(r[j] for r in v), 5)
+                for j, k in enumerate(("overestimate", "true_kl", "gain_per_sqrt_kl"))}}
+            for name, v in rows.items()]
+
+
 def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
             inner_steps: int = 1, horizon: int = 100,
             fvp_subsamples: tuple[float, ...] = (0.25,), meta_objective: str = "last",
@@ -157,7 +224,14 @@ def main() -> None:
     p.add_argument("--measured-step", action="store_true")
     p.add_argument("--breakdown", action="store_true",
                    help="also time the parts of one iteration (gauss_newton, first subsample)")
+    p.add_argument("--curvature", metavar="RUN_FOLDER",
+                   help="only measure each Fisher subsample's step sizing at this run's MAML "
+                        "checkpoint (--iters meta-batches)")
     a = p.parse_args()
+    if a.curvature:
+        for row in curvature(a.curvature, a.inner_steps, a.meta_objective, a.iters):
+            print(json.dumps(row))
+        return
     if a.breakdown:
         print(json.dumps(breakdown(a.meta_batch, a.trajs, a.cg_iters, a.inner_steps, 100,
                                    a.fvp_subsample[0], a.meta_objective, a.iters)))

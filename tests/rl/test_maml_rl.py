@@ -255,6 +255,44 @@ def test_settings_are_validated():
     # ⌈0.25 · 20⌉ = 5 and ⌈0.3 · 10⌉ = 3 trajectories per task in the Fisher-vector products
     assert mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.25).fvp_trajs == 5
     assert mr.MAMLRL(Navigation2D(), net.apply, num_trajs=10, fvp_subsample=0.3).fvp_trajs == 3
+    with pytest.raises(ValueError, match="fvp_subsample_by"):
+        mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample_by="task")
+    # round(1 / 0.25) = 4 and round(1 / 0.3) = 3, never more than the horizon
+    assert mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.25).fvp_stride == 4
+    assert mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.3).fvp_stride == 3
+    assert mr.MAMLRL(Navigation2D(), net.apply, horizon=2, fvp_subsample=0.1).fvp_stride == 2
+
+
+def test_fvp_sample_by_time_takes_staggered_steps_of_every_trajectory():
+    net, algo = _tiny(num_trajs=3, horizon=7, fvp_subsample=0.34, fvp_subsample_by="time")
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    batch = jax.vmap(lambda k: _fixed_batch(k, k=3, t=7))(keys)  # two tasks
+    got = mr.fvp_sample(algo, batch)
+    # stride 3, ⌊7 / 3⌋ = 2 steps: trajectory n takes steps n mod 3 and n mod 3 + 3
+    assert got.obs.shape == (2, 3, 2, 2) and got.mask.shape == (2, 3, 2)
+    for task in range(2):
+        for n in range(3):
+            for m, t in enumerate((n % 3, n % 3 + 3)):
+                for name in ("obs", "action", "reward", "mask", "log_prob", "advantage"):
+                    np.testing.assert_array_equal(getattr(got, name)[task, n, m],
+                                                  getattr(batch, name)[task, n, t])
+    np.testing.assert_array_equal(got.episode_return, batch.episode_return)
+    # stride 1 (fvp_subsample = 1) keeps the batch whole; "trajectory" keeps the first ones
+    whole = mr.MAMLRL(**{**algo.__dict__, "fvp_subsample": 1.0})
+    assert mr.fvp_sample(whole, batch) is batch
+    first = mr.MAMLRL(**{**algo.__dict__, "fvp_subsample_by": "trajectory"})
+    np.testing.assert_array_equal(mr.fvp_sample(first, batch).obs, batch.obs[:, :2])
+
+
+def test_meta_iteration_with_a_time_subsampled_fisher_respects_the_trust_region():
+    net, algo = _tiny(inner_steps=2, meta_objective="all", fvp_subsample=0.5,
+                      fvp_subsample_by="time", cg_iters=5)
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
+    state = mr.MetaState(params, jax.random.PRNGKey(5), jnp.zeros((), jnp.int32))
+    new, metrics = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)
+    assert 0.0 < float(metrics.kl) <= algo.max_kl * 1.01
+    moved = ravel_pytree(new.params)[0] - ravel_pytree(params)[0]
+    assert float(jnp.max(jnp.abs(moved))) > 0.0
 
 
 def test_gauss_newton_fvp_equals_hessian_of_kl_through_inner_step():

@@ -79,6 +79,10 @@ class Nav2DConfig:
         0.25, "fraction of each task's trajectories in the Fisher-vector products (rllab's "
         "subsample_factor; 1 = all, the paper's code; 0.25 is ~3.5x faster)", min=0,
         min_exclusive=True, max=1)
+    fvp_subsample_by: str = param(
+        "trajectory", "how the Fisher subsample is drawn: trajectory (the first trajectories of "
+        "each task, rllab) or time (every round(1/fvp_subsample)-th step of all of them)",
+        choices=("trajectory", "time"))
     measured_step: bool = param(
         False, "TRPO step length from the true KL along the CG direction (one extra KL "
         "evaluation) instead of the subsampled Fisher's model, which overestimates the KL "
@@ -147,6 +151,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
         meta_objective=config.meta_objective,
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
+        fvp_subsample_by=config.fvp_subsample_by,
         measured_step=config.measured_step and config.hvp == "gauss_newton",
     )
 

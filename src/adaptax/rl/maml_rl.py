@@ -76,6 +76,7 @@ __all__ = [
     "adapt_sequence",
     "post_adaptation_surrogate",
     "adaptation_returns",
+    "fvp_sample",
     "gauss_newton_fvp",
     "inner_loss",
     "make_policy_fn",
@@ -127,6 +128,11 @@ class MAMLRL:
         ``"gauss_newton"`` Fisher-vector products use (rllab's ``subsample_factor``; 1 = all).
         The products stay anchored at the true adapted policies (`_anchored_outputs`), so only
         the curvature estimate is subsampled; the gradient and the line search use all data.
+      fvp_subsample_by: how the subsample is drawn. ``"trajectory"`` (rllab): the first
+        ⌈fvp_subsample · K⌉ trajectories of each task. ``"time"``: every r-th time step of all K
+        trajectories, r = round(1 / fvp_subsample), trajectory n starting at step n mod r (so
+        every step of the horizon is covered by some trajectory); the same number of (state,
+        action) pairs, spread over more independent trajectories (`fvp_sample`).
       measured_step: set the length of the conjugate-gradient step from the true mean KL (all
         data) along its direction instead of from the Fisher's quadratic model: one extra KL
         evaluation, then the step is scaled by sqrt(δ / KL(full step)) (`rescale_to_kl`). A
@@ -153,6 +159,7 @@ class MAMLRL:
     hvp: Literal["gauss_newton", "exact", "finite_difference"] = "gauss_newton"
     baseline_reg: float = linear_baseline.REG_COEFF
     fvp_subsample: float = 1.0
+    fvp_subsample_by: Literal["trajectory", "time"] = "trajectory"
     measured_step: bool = False
 
     def __post_init__(self) -> None:
@@ -174,6 +181,9 @@ class MAMLRL:
                 f"hvp must be 'gauss_newton', 'exact' or 'finite_difference', got {self.hvp!r}")
         if not 0.0 < self.fvp_subsample <= 1.0:
             raise ValueError(f"fvp_subsample must lie in (0, 1], got {self.fvp_subsample}")
+        if self.fvp_subsample_by not in ("trajectory", "time"):
+            raise ValueError("fvp_subsample_by must be 'trajectory' or 'time', got "
+                             f"{self.fvp_subsample_by!r}")
         if self.fvp_subsample < 1.0 and self.hvp != "gauss_newton":
             raise ValueError("fvp_subsample < 1 needs hvp='gauss_newton'")
         if self.measured_step and self.hvp != "gauss_newton":
@@ -183,6 +193,11 @@ class MAMLRL:
     def fvp_trajs(self) -> int:
         """Trajectories per task in the Fisher-vector products: ⌈fvp_subsample · K⌉."""
         return max(1, min(self.num_trajs, math.ceil(self.fvp_subsample * self.num_trajs - 1e-9)))
+
+    @property
+    def fvp_stride(self) -> int:
+        """Time stride r of ``fvp_subsample_by="time"``: round(1 / fvp_subsample), at most T."""
+        return max(1, min(self.horizon, round(1.0 / self.fvp_subsample)))
 
     def step_sizes(self, steps: int) -> tuple[float, ...]:
         """α for the first step, `later_lr_factor`·α for the others (the code's test protocol)."""
@@ -292,6 +307,26 @@ def _anchored_outputs(algo: MAMLRL, params: Params, pre_batches: tuple[Batch, ..
     return tuple(algo.apply_fn(anchored[j], o) for j, o in zip(steps, obs, strict=True))
 
 
+def fvp_sample(algo: MAMLRL, batch: Batch) -> Batch:
+    """The part of a task-batched `Batch` (axes [tasks, K, T, …]) that the Fisher products use.
+
+    ``fvp_subsample_by="trajectory"``: trajectories 0 … ⌈fvp_subsample · K⌉ − 1 of each task.
+    ``"time"``: of every trajectory n the steps n mod r, n mod r + r, … (⌊T / r⌋ of them,
+    r = `MAMLRL.fvp_stride`); the per-trajectory fields (`episode_return`, `adv_scale`) are kept
+    whole. The advantages were computed on the whole trajectories before the cut.
+    """
+    if algo.fvp_subsample_by == "trajectory":
+        return jax.tree_util.tree_map(lambda x: x[:, :algo.fvp_trajs], batch)
+    stride = algo.fvp_stride
+    if stride == 1:
+        return batch
+    trajs = jnp.arange(algo.num_trajs)[:, None]
+    times = trajs % stride + stride * jnp.arange(algo.horizon // stride)[None, :]  # [K, T // r]
+    return batch._replace(**{name: getattr(batch, name)[:, trajs, times]
+                             for name in ("obs", "action", "reward", "mask", "log_prob",
+                                          "advantage")})
+
+
 def _policy_kl(apply_fn: ApplyFn, old: Params, new: Params, batch: Batch) -> Array:
     m_old, s_old = apply_fn(old, batch.obs)
     m_new, s_new = apply_fn(new, batch.obs)
@@ -365,8 +400,8 @@ def outer_problem(algo: MAMLRL, pre: Any, post: Batch, chain: Any) -> OuterProbl
 
     if algo.hvp != "gauss_newton":
         return OuterProblem(loss_fn, kl_fn, None, None)
-    k = algo.fvp_trajs
-    pre_s, post_s = jax.tree_util.tree_map(lambda x: x[:, :k], (pre, post))
+    pre_s = tuple(fvp_sample(algo, b) for b in pre)
+    post_s = fvp_sample(algo, post)
     targets = tuple(_sampled_by(pre_s, post_s, j) for j in steps)
 
     def outputs(p: Params) -> Any:
