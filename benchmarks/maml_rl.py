@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/maml_rl.py [--hvp gauss_newton|finite_difference|exact] [--iters N]
         [--meta-batch 20] [--trajs 20] [--cg-iters 10] [--fvp-subsample 0.25 [1.0 ...]]
+        [--fvp-subsample-by trajectory|time]
         [--inner-steps 3 --meta-objective all --measured-step]   (the `paper` preset's MAML)
         [--breakdown]   (also: seconds of sampling, gradient, CG and one line-search candidate)
     .venv/bin/python benchmarks/maml_rl.py --curvature RUN_FOLDER [--inner-steps 3
@@ -57,7 +58,8 @@ def _setup(*args):
 
 
 def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, horizon: int,
-              fvp_subsample: float, meta_objective: str, repeats: int) -> dict:
+              fvp_subsample: float, meta_objective: str, repeats: int,
+              fvp_subsample_by: str = "trajectory") -> dict:
     """Seconds of each part of one ``gauss_newton`` meta-iteration, each part compiled alone.
 
     Parts, on one sampled meta-batch at the initial policy: ``sample`` (sampling and the inner
@@ -67,7 +69,7 @@ def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, hori
     an accepted full step costs one). Timed interleaved, medians of `repeats`.
     """
     algo, params = _algo("gauss_newton", meta_batch, trajs, cg_iters, inner_steps, horizon,
-                         fvp_subsample, meta_objective, False)
+                         fvp_subsample, meta_objective, False, fvp_subsample_by)
     theta, unravel = ravel_pytree(params)
     data = jax.jit(lambda k1, k2: mr.sample_phase(algo, params, k1, k2))(
         *jax.random.split(jax.random.PRNGKey(1)))
@@ -104,12 +106,13 @@ def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, hori
     out = {name: round(statistics.median(v), 3) for name, v in times.items()}
     return {"breakdown_seconds_median": out, "inner_steps": inner_steps,
             "meta_objective": meta_objective, "fvp_subsample": fvp_subsample,
+            "fvp_subsample_by": fvp_subsample_by,
             "cg_iters": cg_iters, "repeats": repeats}
 
 
 # (how the Fisher subsample is drawn, fraction, CG iterations)
 CURVATURE_SCHEMES = (("all", 1.0, 10), ("trajectory", 0.25, 10), ("time", 0.25, 10),
-                     ("time", 0.25, 5), ("trajectory", 0.25, 5))
+                     ("time", 0.25, 5), ("time", 0.125, 10), ("time", 0.0625, 10))
 
 
 def curvature(run_folder: str, inner_steps: int, meta_objective: str,
@@ -170,12 +173,12 @@ def curvature(run_folder: str, inner_steps: int, meta_objective: str,
 def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
             inner_steps: int = 1, horizon: int = 100,
             fvp_subsamples: tuple[float, ...] = (0.25,), meta_objective: str = "last",
-            measured_step: bool = False) -> list[dict]:
+            measured_step: bool = False, fvp_subsample_by: str = "trajectory") -> list[dict]:
     """Compiles each variant, then times `iters` rounds of one iteration per variant."""
     runs, compile_s, times = {}, {}, {f: [] for f in fvp_subsamples}
     for f in fvp_subsamples:
         run, state = _setup(hvp, meta_batch, trajs, cg_iters, inner_steps, horizon, f,
-                            meta_objective, measured_step)
+                            meta_objective, measured_step, fvp_subsample_by)
         t0 = time.perf_counter()
         state, m = run(state, 1)
         jax.block_until_ready(m)
@@ -198,7 +201,7 @@ def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
         out.append({
             "hvp": hvp, "fvp_subsample": f, "meta_batch": meta_batch, "trajs": trajs,
             "cg_iters": cg_iters, "inner_steps": inner_steps, "meta_objective": meta_objective,
-            "measured_step": measured_step,
+            "measured_step": measured_step, "fvp_subsample_by": fvp_subsample_by,
             "compile_s": round(compile_s[f] - per_iter, 1),
             "seconds_per_meta_iteration_median": round(per_iter, 3),
             "seconds_all": [round(t, 3) for t in times[f]],
@@ -220,6 +223,7 @@ def main() -> None:
     p.add_argument("--cg-iters", type=int, default=10)
     p.add_argument("--inner-steps", type=int, default=1)
     p.add_argument("--fvp-subsample", type=float, nargs="+", default=[0.25])
+    p.add_argument("--fvp-subsample-by", default="trajectory", choices=["trajectory", "time"])
     p.add_argument("--meta-objective", default="last", choices=["last", "all"])
     p.add_argument("--measured-step", action="store_true")
     p.add_argument("--breakdown", action="store_true",
@@ -234,10 +238,11 @@ def main() -> None:
         return
     if a.breakdown:
         print(json.dumps(breakdown(a.meta_batch, a.trajs, a.cg_iters, a.inner_steps, 100,
-                                   a.fvp_subsample[0], a.meta_objective, a.iters)))
+                                   a.fvp_subsample[0], a.meta_objective, a.iters,
+                                   a.fvp_subsample_by)))
     for row in measure(a.hvp, a.iters, a.meta_batch, a.trajs, a.cg_iters, a.inner_steps,
                        fvp_subsamples=tuple(a.fvp_subsample), meta_objective=a.meta_objective,
-                       measured_step=a.measured_step):
+                       measured_step=a.measured_step, fvp_subsample_by=a.fvp_subsample_by):
         print(json.dumps(row))
 
 

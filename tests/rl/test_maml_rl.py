@@ -240,6 +240,43 @@ def test_measured_step_fills_the_trust_region_with_a_subsampled_fisher():
         mr.MAMLRL(Navigation2D(), net.apply, measured_step=True, hvp="exact")
 
 
+def test_lvc_inner_loss_has_reinforces_gradient_and_adds_the_score_term_to_its_hessian():
+    # LVC: −mean π/⊥π · Â. Same gradient as −mean log π · Â; Hessian larger by
+    # −mean Â ∇log π ∇log πᵀ, built here one sample at a time.
+    with jax.enable_x64(True):
+        net, _ = _tiny(hidden=(3,))
+        params = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64),
+                                        net.init(jax.random.PRNGKey(0), jnp.zeros(2)))
+        batch = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64),
+                                       _fixed_batch(jax.random.PRNGKey(1)))
+        theta, unravel = ravel_pytree(params)
+
+        def loss(estimator):
+            return lambda t: mr.inner_loss(net.apply, unravel(t), batch, estimator)
+
+        np.testing.assert_allclose(jax.grad(loss("lvc"))(theta),
+                                   jax.grad(loss("reinforce"))(theta), rtol=1e-12, atol=1e-14)
+
+        def logp(t, s, a):
+            mean, log_std = net.apply(unravel(t), s)
+            return jnp.sum(-0.5 * ((a - mean) / jnp.exp(log_std)) ** 2 - log_std)
+
+        score = jax.grad(logp)
+        extra, count = np.zeros((theta.size, theta.size)), 0
+        for n in range(3):
+            for t in range(6):
+                if batch.mask[n, t] == 0:
+                    continue
+                g = np.asarray(score(theta, batch.obs[n, t], batch.action[n, t]))
+                extra -= float(batch.advantage[n, t]) * np.outer(g, g)
+                count += 1
+        want = np.asarray(jax.hessian(loss("reinforce"))(theta)) + extra / count
+        np.testing.assert_allclose(jax.hessian(loss("lvc"))(theta), want, rtol=1e-9, atol=1e-12)
+        assert np.abs(extra).max() > 1e-3  # the two Hessians do differ
+        with pytest.raises(ValueError, match="estimator"):
+            mr.inner_loss(net.apply, params, batch, "dice")
+
+
 def test_settings_are_validated():
     net = GaussianMLP()
     with pytest.raises(ValueError, match="inner_lr"):
@@ -255,6 +292,8 @@ def test_settings_are_validated():
     # ⌈0.25 · 20⌉ = 5 and ⌈0.3 · 10⌉ = 3 trajectories per task in the Fisher-vector products
     assert mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.25).fvp_trajs == 5
     assert mr.MAMLRL(Navigation2D(), net.apply, num_trajs=10, fvp_subsample=0.3).fvp_trajs == 3
+    with pytest.raises(ValueError, match="inner_estimator"):
+        mr.MAMLRL(Navigation2D(), net.apply, inner_estimator="dice")
     with pytest.raises(ValueError, match="fvp_subsample_by"):
         mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample_by="task")
     # round(1 / 0.25) = 4 and round(1 / 0.3) = 3, never more than the horizon

@@ -64,6 +64,10 @@ class Nav2DConfig:
     meta_objective: str = param(
         "last", "what meta-training scores: last (the return after the last trained inner step, "
         "the paper) or all (the mean of the returns after each of them)", choices=("last", "all"))
+    inner_estimator: str = param(
+        "reinforce", "inner loss the meta-gradient differentiates through: reinforce (the paper) "
+        "or lvc (ProMP's low-variance curvature: same inner step, adds the score term to its "
+        "Hessian)", choices=("reinforce", "lvc"))
     later_lr_factor: float = param(0.5, "step size of inner steps after the first, times alpha "
                                    "(authors' test code: 0.5)", min=0, min_exclusive=True)
     hidden: tuple[int, ...] = param((100, 100), "policy hidden widths (paper: 100, 100)", min=1)
@@ -148,7 +152,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
         Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
         meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
         inner_lr=lr, inner_steps=inner_steps, later_lr_factor=config.later_lr_factor,
-        meta_objective=config.meta_objective,
+        meta_objective=config.meta_objective, inner_estimator=config.inner_estimator,
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
         fvp_subsample_by=config.fvp_subsample_by,

@@ -114,6 +114,9 @@ class MAMLRL:
         the trust region on the mean KL of all S adapted policies. Trains every step that is
         taken at test, not only the last (the α/2 overshoot: docs/maml-rl-nav2d.md).
       first_order: drop the second-order terms of the inner step (first-order MAML).
+      inner_estimator: the inner loss differentiated through (`inner_loss`): ``"reinforce"``
+        (the paper: −mean log π · Â) or ``"lvc"`` (ProMP's −mean π/⊥π · Â: the same inner step,
+        plus the score term Â ∇log π ∇log πᵀ in the Hessian the meta-gradient goes through).
       discount: γ of the returns (rllab MAML code: 0.99).
       max_kl: TRPO's δ (paper: 0.01).
       cg_iters: conjugate-gradient iterations (rllab: 10).
@@ -152,6 +155,7 @@ class MAMLRL:
     later_lr_factor: float = 0.5
     meta_objective: Literal["last", "all"] = "last"
     first_order: bool = False
+    inner_estimator: Literal["reinforce", "lvc"] = "reinforce"
     discount: float = 0.99
     max_kl: float = 0.01
     cg_iters: int = 10
@@ -181,6 +185,9 @@ class MAMLRL:
                 f"hvp must be 'gauss_newton', 'exact' or 'finite_difference', got {self.hvp!r}")
         if not 0.0 < self.fvp_subsample <= 1.0:
             raise ValueError(f"fvp_subsample must lie in (0, 1], got {self.fvp_subsample}")
+        if self.inner_estimator not in ("reinforce", "lvc"):
+            raise ValueError("inner_estimator must be 'reinforce' or 'lvc', got "
+                             f"{self.inner_estimator!r}")
         if self.fvp_subsample_by not in ("trajectory", "time"):
             raise ValueError("fvp_subsample_by must be 'trajectory' or 'time', got "
                              f"{self.fvp_subsample_by!r}")

@@ -152,21 +152,38 @@ def sample_batch(algo: Any, params: Params, task: Any, key: PRNGKey,
                          algo.discount, algo.baseline_reg)
 
 
-def inner_loss(apply_fn: ApplyFn, params: Params, batch: Batch) -> Array:
-    """REINFORCE loss L(θ; D) = − mean_{valid} log π_θ(a|s) Â (advantages held constant).
+ESTIMATORS = ("reinforce", "lvc")
 
-    Its gradient is the policy-gradient estimate −(1/Σm) Σ_{n,t} m Â ∇ log π_θ(a_{n,t}|s_{n,t}).
+
+def inner_loss(apply_fn: ApplyFn, params: Params, batch: Batch,
+               estimator: str = "reinforce") -> Array:
+    """The inner loss whose gradient is the policy-gradient estimate (advantages held constant).
+
+        "reinforce" (the paper):  L(θ; D) = − mean_{valid} log π_θ(a|s) Â
+        "lvc" (Rothfuss et al. 2019, ProMP's low-variance curvature):
+                                  L(θ; D) = − mean_{valid} π_θ(a|s) / ⊥π_θ(a|s) · Â
+
+    with ⊥ stop-gradient. Both have the gradient −(1/Σm) Σ_{n,t} m Â ∇ log π_θ(a_{n,t}|s_{n,t}),
+    so one inner step moves the policy identically; they differ in the Hessian that the
+    meta-gradient differentiates through. REINFORCE's is −mean Â ∇² log π, which misses the
+    score term of the expected return's Hessian; LVC's adds the per-step part of it,
+    −mean Â ∇log π ∇log πᵀ, which credits the pre-adaptation policy for the data its inner step
+    learns from (the dropped term is what leaves MAML-RL blind to its own exploration).
     """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     mean, log_std = apply_fn(params, batch.obs)
     logp = gaussian_log_prob(mean, log_std, batch.action)
+    if estimator == "lvc":
+        logp = jnp.exp(logp - lax.stop_gradient(logp))
     return -masked_mean(logp * lax.stop_gradient(batch.advantage), batch.mask)
 
 
 def adapt_policy(algo: Any, params: Params, batch: Batch, lr: float) -> Params:
     """One inner step θ' = θ − α ∇_θ L(θ; D) (`adaptax.maml.adapt`, second order unless
     ``algo.first_order``)."""
-    return maml.adapt(lambda p, b: inner_loss(algo.apply_fn, p, b), params, batch, lr=lr,
-                      steps=1, first_order=algo.first_order)
+    return maml.adapt(lambda p, b: inner_loss(algo.apply_fn, p, b, algo.inner_estimator), params,
+                      batch, lr=lr, steps=1, first_order=algo.first_order)
 
 
 def adapt_sequence(algo: Any, params: Params, batches: tuple[Batch, ...],
