@@ -167,16 +167,15 @@ def inner_loss(apply_fn: ApplyFn, params: Params, batch: Batch,
     so one inner step moves the policy identically; they differ in the Hessian that the
     meta-gradient differentiates through. REINFORCE's is −mean Â ∇² log π, which misses the
     score term of the expected return's Hessian; LVC's adds the per-step part of it,
-    −mean Â ∇log π ∇log πᵀ, which credits the pre-adaptation policy for the data its inner step
-    learns from (the dropped term is what leaves MAML-RL blind to its own exploration).
+    −mean Â ∇log π ∇log πᵀ (ProMP §4: it credits the pre-adaptation policy for the data its inner
+    step learns from).
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     mean, log_std = apply_fn(params, batch.obs)
     logp = gaussian_log_prob(mean, log_std, batch.action)
-    if estimator == "lvc":
-        logp = jnp.exp(logp - lax.stop_gradient(logp))
-    return -masked_mean(logp * lax.stop_gradient(batch.advantage), batch.mask)
+    term = jnp.exp(logp - lax.stop_gradient(logp)) if estimator == "lvc" else logp
+    return -masked_mean(term * lax.stop_gradient(batch.advantage), batch.mask)
 
 
 def adapt_policy(algo: Any, params: Params, batch: Batch, lr: float) -> Params:
