@@ -68,8 +68,10 @@ def test_config_validation():
     paper = exp.make_config("paper")
     assert paper.iterations == 500 and paper.train_inner_steps == 3
     assert paper.meta_objective == "all"
+    assert (paper.fvp_subsample_by, paper.inner_estimator) == ("time", "lvc")
     one = exp.make_config("paper-1step")
     assert (one.iterations, one.train_inner_steps, one.meta_objective) == (500, 1, "last")
+    assert (one.fvp_subsample_by, one.inner_estimator) == ("trajectory", "reinforce")
     with pytest.raises(ConfigError):
         exp.make_config("smoke", {"methods": ("pretrained",)})
     with pytest.raises(ConfigError):
