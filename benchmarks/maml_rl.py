@@ -3,11 +3,13 @@
     .venv/bin/python benchmarks/maml_rl.py [--hvp gauss_newton|finite_difference|exact] [--iters N]
         [--meta-batch 20] [--trajs 20] [--cg-iters 10] [--fvp-subsample 0.25 [1.0 ...]]
         [--fvp-subsample-by trajectory|time]
-        [--inner-steps 3 --meta-objective all --measured-step]   (the `paper` preset's MAML)
+        [--inner-steps 3 --meta-objective all --fvp-subsample-by time --inner-estimator lvc]
+        (the `paper` preset's MAML) [--measured-step]
         [--breakdown]   (also: seconds of sampling, gradient, CG and one line-search candidate)
     .venv/bin/python benchmarks/maml_rl.py --curvature RUN_FOLDER [--inner-steps 3
-        --meta-objective all] [--iters N]   (how well each Fisher subsample sizes the TRPO step
-        at the MAML checkpoint of a `maml-rl-nav2d` run; not a speed figure)
+        --meta-objective all] [--inner-estimator lvc] [--iters N]   (how well each Fisher
+        subsample sizes the TRPO step at the MAML checkpoint of a `maml-rl-nav2d` run; not a
+        speed figure)
 
 Compile time is measured apart from run time (the first call compiles). One meta-iteration samples
 meta_batch × trajs × horizon steps before adaptation and as many after it, so environment steps
@@ -41,13 +43,13 @@ from adaptax.rl.trpo import conjugate_gradient
 
 def _algo(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int,
           horizon: int, fvp_subsample: float, meta_objective: str, measured_step: bool,
-          fvp_subsample_by: str = "trajectory"):
+          fvp_subsample_by: str = "trajectory", inner_estimator: str = "reinforce"):
     net = GaussianMLP(hidden=(100, 100), action_dim=2, kernel_init="glorot_uniform")
     algo = mr.MAMLRL(Navigation2D(horizon=horizon), net.apply, meta_batch=meta_batch,
                      num_trajs=trajs, horizon=horizon, hvp=hvp, cg_iters=cg_iters,
                      inner_steps=inner_steps, fvp_subsample=fvp_subsample,
                      fvp_subsample_by=fvp_subsample_by, meta_objective=meta_objective,
-                     measured_step=measured_step)
+                     measured_step=measured_step, inner_estimator=inner_estimator)
     return algo, net.init(jax.random.PRNGKey(0), jnp.zeros(2))
 
 
@@ -59,7 +61,7 @@ def _setup(*args):
 
 def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, horizon: int,
               fvp_subsample: float, meta_objective: str, repeats: int,
-              fvp_subsample_by: str = "trajectory") -> dict:
+              fvp_subsample_by: str = "trajectory", inner_estimator: str = "reinforce") -> dict:
     """Seconds of each part of one ``gauss_newton`` meta-iteration, each part compiled alone.
 
     Parts, on one sampled meta-batch at the initial policy: ``sample`` (sampling and the inner
@@ -69,7 +71,8 @@ def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, hori
     an accepted full step costs one). Timed interleaved, medians of `repeats`.
     """
     algo, params = _algo("gauss_newton", meta_batch, trajs, cg_iters, inner_steps, horizon,
-                         fvp_subsample, meta_objective, False, fvp_subsample_by)
+                         fvp_subsample, meta_objective, False, fvp_subsample_by,
+                         inner_estimator)
     theta, unravel = ravel_pytree(params)
     data = jax.jit(lambda k1, k2: mr.sample_phase(algo, params, k1, k2))(
         *jax.random.split(jax.random.PRNGKey(1)))
@@ -106,7 +109,7 @@ def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, hori
     out = {name: round(statistics.median(v), 3) for name, v in times.items()}
     return {"breakdown_seconds_median": out, "inner_steps": inner_steps,
             "meta_objective": meta_objective, "fvp_subsample": fvp_subsample,
-            "fvp_subsample_by": fvp_subsample_by,
+            "fvp_subsample_by": fvp_subsample_by, "inner_estimator": inner_estimator,
             "cg_iters": cg_iters, "repeats": repeats}
 
 
@@ -116,7 +119,7 @@ CURVATURE_SCHEMES = (("all", 1.0, 10), ("trajectory", 0.25, 10), ("time", 0.25, 
 
 
 def curvature(run_folder: str, inner_steps: int, meta_objective: str,
-              repeats: int) -> list[dict]:
+              repeats: int, inner_estimator: str = "reinforce") -> list[dict]:
     """How well each Fisher subsample sizes the TRPO step, at a run's trained MAML policy.
 
     For `repeats` fresh meta-batches sampled by the checkpointed policy: each scheme's CG
@@ -129,10 +132,10 @@ def curvature(run_folder: str, inner_steps: int, meta_objective: str,
     """
     folder = Path(run_folder) / "checkpoint"
     algos = {s: _algo("gauss_newton", 20, 20, s[2], inner_steps, 100, s[1], meta_objective,
-                      False, "trajectory" if s[0] == "all" else s[0])[0]
+                      False, "trajectory" if s[0] == "all" else s[0], inner_estimator)[0]
              for s in CURVATURE_SCHEMES}
     algo, params = _algo("gauss_newton", 20, 20, 10, inner_steps, 100, 1.0, meta_objective,
-                         False)
+                         False, inner_estimator=inner_estimator)
     template = mr.MetaState(params, jax.random.PRNGKey(0), jnp.zeros((), jnp.int32))
     state, step = checkpoint.load(folder, "maml", template, experiment="maml-rl-nav2d")
     theta, unravel = ravel_pytree(state.params)
@@ -173,12 +176,13 @@ def curvature(run_folder: str, inner_steps: int, meta_objective: str,
 def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
             inner_steps: int = 1, horizon: int = 100,
             fvp_subsamples: tuple[float, ...] = (0.25,), meta_objective: str = "last",
-            measured_step: bool = False, fvp_subsample_by: str = "trajectory") -> list[dict]:
+            measured_step: bool = False, fvp_subsample_by: str = "trajectory",
+            inner_estimator: str = "reinforce") -> list[dict]:
     """Compiles each variant, then times `iters` rounds of one iteration per variant."""
     runs, compile_s, times = {}, {}, {f: [] for f in fvp_subsamples}
     for f in fvp_subsamples:
         run, state = _setup(hvp, meta_batch, trajs, cg_iters, inner_steps, horizon, f,
-                            meta_objective, measured_step, fvp_subsample_by)
+                            meta_objective, measured_step, fvp_subsample_by, inner_estimator)
         t0 = time.perf_counter()
         state, m = run(state, 1)
         jax.block_until_ready(m)
@@ -202,6 +206,7 @@ def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
             "hvp": hvp, "fvp_subsample": f, "meta_batch": meta_batch, "trajs": trajs,
             "cg_iters": cg_iters, "inner_steps": inner_steps, "meta_objective": meta_objective,
             "measured_step": measured_step, "fvp_subsample_by": fvp_subsample_by,
+            "inner_estimator": inner_estimator,
             "compile_s": round(compile_s[f] - per_iter, 1),
             "seconds_per_meta_iteration_median": round(per_iter, 3),
             "seconds_all": [round(t, 3) for t in times[f]],
@@ -226,6 +231,7 @@ def main() -> None:
     p.add_argument("--fvp-subsample-by", default="trajectory", choices=["trajectory", "time"])
     p.add_argument("--meta-objective", default="last", choices=["last", "all"])
     p.add_argument("--measured-step", action="store_true")
+    p.add_argument("--inner-estimator", default="reinforce", choices=["reinforce", "lvc"])
     p.add_argument("--breakdown", action="store_true",
                    help="also time the parts of one iteration (gauss_newton, first subsample)")
     p.add_argument("--curvature", metavar="RUN_FOLDER",
@@ -233,16 +239,18 @@ def main() -> None:
                         "checkpoint (--iters meta-batches)")
     a = p.parse_args()
     if a.curvature:
-        for row in curvature(a.curvature, a.inner_steps, a.meta_objective, a.iters):
+        for row in curvature(a.curvature, a.inner_steps, a.meta_objective, a.iters,
+                             a.inner_estimator):
             print(json.dumps(row))
         return
     if a.breakdown:
         print(json.dumps(breakdown(a.meta_batch, a.trajs, a.cg_iters, a.inner_steps, 100,
                                    a.fvp_subsample[0], a.meta_objective, a.iters,
-                                   a.fvp_subsample_by)))
+                                   a.fvp_subsample_by, a.inner_estimator)))
     for row in measure(a.hvp, a.iters, a.meta_batch, a.trajs, a.cg_iters, a.inner_steps,
                        fvp_subsamples=tuple(a.fvp_subsample), meta_objective=a.meta_objective,
-                       measured_step=a.measured_step, fvp_subsample_by=a.fvp_subsample_by):
+                       measured_step=a.measured_step, fvp_subsample_by=a.fvp_subsample_by,
+                       inner_estimator=a.inner_estimator):
         print(json.dumps(row))
 
 
