@@ -12,7 +12,7 @@ from adaptax.experiments.rl2 import (
     BanditsConfig,
     MDPsConfig,
     batch_size,
-    default_budget,
+    training_budget,
 )
 from adaptax.runs import RunDir
 
@@ -102,13 +102,13 @@ def test_paper_presets_stay_faithful_and_the_defaults_use_the_tuning():
     assert batch_size(MDPsConfig(**MDP_PRESETS["default"]), 100) == 256
 
 
-def test_default_budget_is_per_setting_and_an_explicit_budget_wins():
+def test_training_budget_is_per_setting_and_an_explicit_budget_wins():
     # 500-pull trials get 10M steps so that the setting fits ~15 min; the rest 20M; MDPs' default
     # preset sets its own 30M; any --set total_steps is taken as given
     from adaptax.experiments.rl2 import BANDIT_PRESETS, MDP_PRESETS
 
     def budget(cls, presets, **sets):
-        return default_budget(cls(**{**presets["default"], **sets}))
+        return training_budget(cls(**{**presets["default"], **sets}))
 
     assert [budget(BanditsConfig, BANDIT_PRESETS, n=n) for n in (10, 100, 500)] == [
         20_000_000, 20_000_000, 10_000_000]

@@ -67,7 +67,7 @@ class _Common:
         min=0)
     total_steps: int = param(
         0, "training budget in environment steps, rounded up to whole chunks; 0 = the "
-        "setting's default budget (`default_budget`)", min=0)
+        "setting's default budget (`training_budget`)", min=0)
     lr: float = param(1e-3, "Adam step size (PPO; the value fit under TRPO)", min=0,
                       min_exclusive=True)
     epochs: int = param(4, "PPO epochs per iteration", min=1)
@@ -165,14 +165,14 @@ def _setting(config: _Common) -> tuple[str, Any, int, dict[str, int], dict[str, 
             {"n": config.n}, PAPER_MDPS[config.n])
 
 
-# The default budget: 20M steps, or 10M for bandit trials of 500 pulls, whose iterations cost
-# about twice as much per step (a 500-step unroll) and would otherwise take ~20-27 min instead of
-# the ~15 per setting aimed at (10M: 394.5 against 404.1 at 20M, docs/rl2.md).
+# The default budget: 20M steps, or 10M for bandit trials of 500 pulls, which train 2-3x fewer
+# steps per second (a 500-step unroll) and would otherwise take ~20-27 min instead of the ~15 per
+# setting aimed at (10M: 394.5 against 404.1 at 20M, docs/rl2.md).
 DEFAULT_BUDGET = 20_000_000
 LONG_TRIAL_BUDGET = {500: 10_000_000}
 
 
-def default_budget(config: _Common) -> int:
+def training_budget(config: _Common) -> int:
     """Environment steps to train for: `total_steps`, or when it is 0 the setting's default."""
     if config.total_steps > 0:
         return config.total_steps
@@ -209,7 +209,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     steps_per_trial = trial_length(env, episodes)
     trials = batch_size(config, steps_per_trial)
     steps_per_iter = trials * steps_per_trial
-    iterations = max(1, math.ceil(default_budget(config) / steps_per_iter))
+    iterations = max(1, math.ceil(training_budget(config) / steps_per_iter))
     chunk = min(config.chunk or max(1, math.ceil(iterations / 50)), iterations)
     # whole chunks only: one compiled program (a shorter last chunk would compile a second one)
     iterations = math.ceil(iterations / chunk) * chunk
