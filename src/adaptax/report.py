@@ -80,8 +80,10 @@ def sinusoid_tables(results: dict) -> str:
     return "\n\n".join(out)
 
 
-def sinusoid_report(results: dict, run_config: dict, figures: Sequence[str]) -> str:
-    """The full ``report.md`` of a ``maml-sinusoid`` run."""
+def sinusoid_report(
+    results: dict, run_config: dict, figures: Sequence[str], command: str
+) -> str:
+    """The full ``report.md`` of a ``maml-sinusoid`` run (``command``: the one that reruns it)."""
     c = results["config"]
     lr = ", ".join(f"K={k}: {v}" for k, v in results.get("pretrained_finetune_lr", {}).items())
     train = "\n".join(
@@ -92,7 +94,7 @@ def sinusoid_report(results: dict, run_config: dict, figures: Sequence[str]) -> 
     figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
     return f"""# MAML — sinusoid regression
 
-Command: `adaptax run maml-sinusoid --preset {run_config.get('preset', '?')} --seed {c['seed']}`
+Command: `{command}`
 (backend: {run_config.get('backend', '?')}, jax {run_config.get('versions', {}).get('jax', '?')})
 
 Trained with K = {c['k_train']}, α = {c['inner_lr']}, {c['inner_steps']} inner step(s),

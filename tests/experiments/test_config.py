@@ -50,3 +50,23 @@ def test_unknown_experiment_and_preset():
 def test_wrong_type_in_code_is_caught():
     with pytest.raises(ConfigError, match="iterations must be an integer"):
         SinusoidConfig(iterations=1.5)
+
+
+@pytest.mark.parametrize("name, preset, sets", [
+    ("maml-sinusoid", "default", ["inner_lr=0.02", "hidden=64,64,64", "methods=maml,oracle"]),
+    ("rl2-mdps", "default", ["hidden_size=32", "total_steps=60000000", "time_feature=false"]),
+    ("maml-rl-nav2d", "smoke", []),
+    ("baselines-mdps", "default", ["mode=clean", "instances=50"]),
+])
+def test_the_reported_command_rebuilds_the_config(name, preset, sets):
+    # a report's command must rerun the run: parse it back exactly as the CLI does
+    exp = registry.get(name)
+    config = exp.make_config(preset, {**cfg.parse_sets(exp.config_cls, sets), "seed": 3})
+    line = exp.command_line(preset, cfg.to_dict(config), always=())
+    words = line.split()
+    assert words[:5] == ["adaptax", "run", name, "--preset", preset]
+    assert words[-2:] == ["--seed", "3"]
+    parsed = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
+    assert len(parsed) == len(sets)  # only the keys that differ from the preset
+    rebuilt = exp.make_config(preset, {**cfg.parse_sets(exp.config_cls, parsed), "seed": 3})
+    assert rebuilt == config

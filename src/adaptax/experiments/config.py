@@ -168,6 +168,15 @@ def parse_sets(config_cls: type, items: list[str]) -> dict[str, Any]:
     return out
 
 
+def format_value(value: Any) -> str:
+    """A config value as ``--set`` text that `parse_value` reads back (lists comma-separated)."""
+    if isinstance(value, list | tuple):
+        return ",".join(format_value(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "none" if value is None else str(value)
+
+
 def to_dict(config: Any) -> dict[str, Any]:
     """The config as JSON-ready data (tuples become lists)."""
     return {

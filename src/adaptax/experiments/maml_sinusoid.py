@@ -18,7 +18,7 @@ import optax
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
-from adaptax.experiments.registry import Experiment, register
+from adaptax.experiments.registry import Experiment, get, register
 from adaptax.experiments.training import train_phase
 from adaptax.meta import maml
 from adaptax.meta.pretrain import choose_finetune_lr, pooled_objective
@@ -256,7 +256,9 @@ def report(run_dir: RunDir) -> str:
     results = run_dir.read_results()
     run_dir.figures_dir.mkdir(exist_ok=True)
     figures = plots.sinusoid_figures(results, run_dir.figures_dir)
-    text = sinusoid_report(results, run_dir.read_config(), figures)
+    run_config = run_dir.read_config()
+    command = get(NAME).command_line(run_config.get("preset"), run_config["config"])
+    text = sinusoid_report(results, run_config, figures, command)
     run_dir.write_report(text)
     return text
 

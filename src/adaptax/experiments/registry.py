@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from adaptax.errors import ConfigError
@@ -40,6 +40,29 @@ class Experiment:
             )
         config = cfg.apply_overrides(self.config_cls(), self.presets[preset])
         return cfg.apply_overrides(config, overrides or {})
+
+    def command_line(
+        self, preset: str | None, config: dict[str, Any], always: Sequence[str] = ()
+    ) -> str:
+        """The ``adaptax run`` command that rebuilds ``config`` (a run's ``config.json`` entry).
+
+        It names the preset, then ``--set`` for every key whose value differs from the preset's
+        (and for the keys in ``always``, e.g. the table cell), then ``--seed`` when the config
+        has one, so a report's command reruns what was run rather than only the preset.
+
+        Example:
+          >>> exp = get("rl2-mdps")
+          >>> exp.command_line("default", {**cfg.to_dict(exp.make_config()), "hidden_size": 32})
+          'adaptax run rl2-mdps --preset default --set hidden_size=32 --seed 0'
+        """
+        preset = preset if preset in self.presets else "default"
+        base = cfg.to_dict(self.make_config(preset))
+        sets = [
+            f"--set {key}={cfg.format_value(value)}" for key, value in config.items()
+            if key != "seed" and (key in always or base.get(key) != value)
+        ]
+        seed = [f"--seed {config['seed']}"] if "seed" in config else []
+        return " ".join([f"adaptax run {self.name} --preset {preset}", *sets, *seed])
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
