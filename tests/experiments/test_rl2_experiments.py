@@ -103,8 +103,8 @@ def test_paper_presets_stay_faithful_and_the_defaults_use_the_tuning():
 
 
 def test_training_budget_is_per_setting_and_an_explicit_budget_wins():
-    # 500-pull trials get 10M steps so that the setting fits ~15 min; the rest 20M; MDPs' default
-    # preset sets its own 30M; any --set total_steps is taken as given
+    # 500-pull trials get 10M steps so that the setting fits ~15 min; the rest 20M; MDPs 30M,
+    # and 45M at n = 10 (short trials train fastest); any --set total_steps is taken as given
     from adaptax.experiments.rl2 import BANDIT_PRESETS, MDP_PRESETS
 
     def budget(cls, presets, **sets):
@@ -113,5 +113,7 @@ def test_training_budget_is_per_setting_and_an_explicit_budget_wins():
     assert [budget(BanditsConfig, BANDIT_PRESETS, n=n) for n in (10, 100, 500)] == [
         20_000_000, 20_000_000, 10_000_000]
     assert budget(BanditsConfig, BANDIT_PRESETS, n=500, total_steps=7) == 7
-    assert budget(MDPsConfig, MDP_PRESETS, n=100) == 30_000_000
+    assert [budget(MDPsConfig, MDP_PRESETS, n=n) for n in (10, 25, 100)] == [
+        45_000_000, 30_000_000, 30_000_000]
+    assert budget(MDPsConfig, MDP_PRESETS, n=10, total_steps=30_000_000) == 30_000_000
     assert budget(BanditsConfig, BANDIT_PRESETS, k=50, n=500, total_steps=20_400_000) == 20_400_000

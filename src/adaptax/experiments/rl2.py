@@ -146,7 +146,7 @@ BANDIT_PRESETS: dict[str, dict[str, Any]] = {
 }
 MDP_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
-    "default": {**_TUNED, "total_steps": 30_000_000},
+    "default": _TUNED,  # total_steps 0: the setting's budget, `training_budget`
     # GRU 64: GRU 128 tracked it per step over 2.5M steps at half the speed; 150M steps take
     # about an hour on 2 idle cores (measured in docs/rl2.md).
     "long": {**_TUNED, "total_steps": 150_000_000},
@@ -165,20 +165,18 @@ def _setting(config: _Common) -> tuple[str, Any, int, dict[str, int], dict[str, 
             {"n": config.n}, PAPER_MDPS[config.n])
 
 
-# The default budget: 20M steps, or 10M for bandit trials of 500 pulls, which train 2-3x fewer
-# steps per second (a 500-step unroll) and would otherwise take ~20-27 min instead of the ~15 per
-# setting aimed at (10M: 394.5 against 404.1 at 20M, docs/rl2.md).
-DEFAULT_BUDGET = 20_000_000
-LONG_TRIAL_BUDGET = {500: 10_000_000}
+# The default budget per setting, (steps, {n: steps}), aiming at ~15 min on 2 idle cores: bandit
+# trials of 500 pulls train 2-3x fewer steps/s (10M: 394.5 against 404.1 at 20M), MDP trials of
+# 10 episodes the most (45M: 134.2 and 135.0 on two seeds against 130.4 at 30M; docs/rl2.md).
+BUDGETS = {"bandits": (20_000_000, {500: 10_000_000}), "mdps": (30_000_000, {10: 45_000_000})}
 
 
 def training_budget(config: _Common) -> int:
     """Environment steps to train for: `total_steps`, or when it is 0 the setting's default."""
     if config.total_steps > 0:
         return config.total_steps
-    if isinstance(config, BanditsConfig):
-        return LONG_TRIAL_BUDGET.get(config.n, DEFAULT_BUDGET)
-    return DEFAULT_BUDGET
+    steps, per_n = BUDGETS["bandits" if isinstance(config, BanditsConfig) else "mdps"]
+    return per_n.get(config.n, steps)
 
 
 def batch_size(config: _Common, steps_per_trial: int) -> int:
