@@ -22,7 +22,7 @@ from adaptax.baselines import stats
 from adaptax.experiments import config as cfg
 from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
-from adaptax.experiments.registry import Experiment, get, register
+from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.runs import RunDir
 
 SCHEMA = "adaptax.baselines.results/1"
@@ -368,9 +368,7 @@ def report(run_dir: RunDir) -> str:
         if cell.get("paper") is not None and not cell.get("within_2se")
     ]
     title = "RL² Table 1 — bandits" if "bandits" in results["experiment"] else "RL² Table 2 — MDPs"
-    run_config = run_dir.read_config()
-    command = get(results["experiment"]).command_line(
-        run_config.get("preset"), run_config["config"], always=("mode",))
+    command = command_of(run_dir.read_config(), always=("mode",))
     text = f"""# {title}: the classical baselines ({results['mode']} mode)
 
 Command: `{command}`; {results['instances']}

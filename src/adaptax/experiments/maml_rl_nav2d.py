@@ -22,7 +22,7 @@ from adaptax.envs.registry import instances
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
-from adaptax.experiments.registry import Experiment, get, register
+from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
@@ -390,7 +390,7 @@ def report(run_dir: RunDir) -> str:
     figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
     text = f"""# MAML-RL — 2D navigation
 
-Command: `{get(NAME).command_line(run_config.get('preset'), run_config['config'])}`
+Command: `{command_of(run_config)}`
 
 Policy Gaussian MLP 2-{'-'.join(map(str, c['hidden']))}-2 ReLU, state-independent log σ.
 Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories × horizon

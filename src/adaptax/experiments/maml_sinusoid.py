@@ -18,7 +18,7 @@ import optax
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
-from adaptax.experiments.registry import Experiment, get, register
+from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import train_phase
 from adaptax.meta import maml
 from adaptax.meta.pretrain import choose_finetune_lr, pooled_objective
@@ -257,8 +257,7 @@ def report(run_dir: RunDir) -> str:
     run_dir.figures_dir.mkdir(exist_ok=True)
     figures = plots.sinusoid_figures(results, run_dir.figures_dir)
     run_config = run_dir.read_config()
-    command = get(NAME).command_line(run_config.get("preset"), run_config["config"])
-    text = sinusoid_report(results, run_config, figures, command)
+    text = sinusoid_report(results, run_config, figures, command_of(run_config))
     run_dir.write_report(text)
     return text
 

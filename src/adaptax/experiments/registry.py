@@ -84,6 +84,12 @@ def get(name: str) -> Experiment:
     return _EXPERIMENTS[name]
 
 
+def command_of(run_config: dict[str, Any], always: Sequence[str] = ()) -> str:
+    """The ``adaptax run`` command that reruns a run folder's ``config.json`` record."""
+    exp = get(run_config["experiment"])
+    return exp.command_line(run_config.get("preset"), run_config["config"], always)
+
+
 def names() -> list[str]:
     """The registered experiments' names, sorted."""
     _load_all()

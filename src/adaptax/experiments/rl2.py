@@ -29,7 +29,7 @@ from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
-from adaptax.experiments.registry import Experiment, get, register
+from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import train_phase
 from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
 from adaptax.runs import RunDir
@@ -343,8 +343,7 @@ def report(run_dir: RunDir) -> str:
     row = (f"| {_fmt_setting(results['setting'])} | {r['mean']:.2f} ± {r['ci95']:.2f} | "
            f"{p['rl2']} | " + " | ".join(str(p[m]) for m in methods) + " |")
     figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
-    command = get(results["experiment"]).command_line(
-        run_config.get("preset"), run_config["config"], always=tuple(results["setting"]))
+    command = command_of(run_config, always=tuple(results["setting"]))
     text = f"""# RL² — {results['experiment']}
 
 Command: `{command}` (backend: {run_config.get('backend', '?')})
