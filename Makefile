@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/maml_sinusoid.py
 	$(BIN)/python benchmarks/rl2.py
+	$(BIN)/python benchmarks/rl2_devices.py
 	$(BIN)/python benchmarks/maml_rl.py
 	$(BIN)/python benchmarks/baselines.py --preset paper
 
