@@ -9,8 +9,9 @@ trials), so both train the same number of environment steps per iteration. (b) i
 bound for data-parallel training: its learners do not average their gradients (a cross-device
 mean of a few hundred kilobytes per minibatch, not timed here).
 
-Run: `python benchmarks/rl2_devices.py` (options: --devices, --hidden, --trials, --iters,
---repeats). Prints trained environment steps per second (medians) and their ratio.
+Run: `python benchmarks/rl2_devices.py` (options: --devices, --hidden, --trials, --epochs,
+--minibatches, --iters, --repeats). Prints trained environment steps per second (medians) and
+their ratio.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main() -> None:
     p.add_argument("--hidden", type=int, default=64, help="GRU units (64: the default preset)")
     p.add_argument("--trials", type=int, default=256, help="trials per iteration, all devices")
     p.add_argument("--minibatches", type=int, default=4, help="PPO minibatches of B trials")
+    p.add_argument("--epochs", type=int, default=4, help="PPO epochs (4: the presets')")
     p.add_argument("--iters", type=int, default=3, help="iterations per timed dispatch")
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
@@ -42,9 +44,9 @@ def main() -> None:
     env, d = TabularMDP(10, 5, 10), args.devices
 
     def learner(trials: int, minibatches: int):
-        # the MDP default's settings (docs/rl2.md "Presets"), PPO 4 epochs
+        # the MDP default's settings (docs/rl2.md "Presets")
         s = RL2Settings(hidden_size=args.hidden, embed_size=args.hidden, trials_per_batch=trials,
-                        algorithm="ppo", epochs=4, minibatches=minibatches, lr=3e-3,
+                        algorithm="ppo", epochs=args.epochs, minibatches=minibatches, lr=3e-3,
                         ent_coef=0.01, value_norm=True, time_feature=True)
         return make_rl2(env, 10, s)
 
@@ -70,7 +72,8 @@ def main() -> None:
             jax.block_until_ready(metrics)
             rates[name].append(steps / (time.perf_counter() - t))
     print(f"jax {jax.__version__}, {jax.device_count()} host devices, GRU {args.hidden}, MDPs "
-          f"n = 10, {args.trials} trials/iteration, PPO 4 epochs × {args.minibatches} minibatches")
+          f"n = 10, {args.trials} trials/iteration, PPO {args.epochs} epochs × {args.minibatches} "
+          "minibatches")
     med = {name: float(np.median(r)) for name, r in rates.items()}
     for name, r in rates.items():
         print(f"{name:>18}: {med[name]:9.0f} trained steps/s (median of {args.repeats}, range "
