@@ -3,11 +3,10 @@
 On a CPU, XLA runs a small recurrent network's many small matmuls on about one core, so a
 single RL² learner leaves the other cores idle. This script splits the CPU into D host devices
 (`XLA_FLAGS=--xla_force_host_platform_device_count=D`, set before JAX is imported) and times,
-interleaved in one process, (a) one learner with B trials per iteration on device 0 and (b) D
-learners under `jax.pmap`, B / D trials each, with the same minibatch size (B / minibatches
-trials), so both train the same number of environment steps per iteration. (b) is an upper
-bound for data-parallel training: its learners do not average their gradients (a cross-device
-mean of a few hundred kilobytes per minibatch, not timed here).
+interleaved in one process, the same learner with `RL2Settings.devices` = 1 and = D: B trials
+per iteration and the same PPO updates either way (D devices each collect B / D trials, play
+minibatches of B / (D·minibatches) trials and average their gradients), so both train the same
+environment steps per iteration.
 
 Run: `python benchmarks/rl2_devices.py` (options: --devices, --hidden, --trials, --epochs,
 --minibatches, --iters, --repeats). Prints trained environment steps per second (medians) and
@@ -26,13 +25,13 @@ def main() -> None:
     p.add_argument("--devices", type=int, default=os.cpu_count() or 1)
     p.add_argument("--hidden", type=int, default=64, help="GRU units (64: the default preset)")
     p.add_argument("--trials", type=int, default=256, help="trials per iteration, all devices")
-    p.add_argument("--minibatches", type=int, default=4, help="PPO minibatches of B trials")
+    p.add_argument("--minibatches", type=int, default=4, help="PPO minibatches per epoch")
     p.add_argument("--epochs", type=int, default=4, help="PPO epochs (4: the presets')")
     p.add_argument("--iters", type=int, default=3, help="iterations per timed dispatch")
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
-    if args.devices < 1 or args.minibatches % args.devices or args.trials % args.minibatches:
-        raise SystemExit("--minibatches must divide --trials and be a multiple of --devices")
+    if args.devices < 1 or args.trials % (args.minibatches * args.devices):
+        raise SystemExit("--minibatches × --devices must divide --trials")
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                                f" --xla_force_host_platform_device_count={args.devices}")
     import jax
@@ -43,21 +42,18 @@ def main() -> None:
 
     env, d = TabularMDP(10, 5, 10), args.devices
 
-    def learner(trials: int, minibatches: int):
+    def learner(devices: int):
         # the MDP default's settings (docs/rl2.md "Presets")
-        s = RL2Settings(hidden_size=args.hidden, embed_size=args.hidden, trials_per_batch=trials,
-                        algorithm="ppo", epochs=args.epochs, minibatches=minibatches, lr=3e-3,
-                        ent_coef=0.01, value_norm=True, time_feature=True)
+        s = RL2Settings(hidden_size=args.hidden, embed_size=args.hidden,
+                        trials_per_batch=args.trials, algorithm="ppo", epochs=args.epochs,
+                        minibatches=args.minibatches, lr=3e-3, ent_coef=0.01, value_norm=True,
+                        time_feature=True, devices=devices)
         return make_rl2(env, 10, s)
 
-    one = learner(args.trials, args.minibatches)
-    split = learner(args.trials // d, args.minibatches // d)  # the same B/m trials per minibatch
+    one, split = learner(1), learner(d)
     cases = {
         "1 device": (lambda st: one.run(st, args.iters), one.init(jax.random.PRNGKey(0))),
-        f"{d} devices (pmap)": (
-            jax.pmap(lambda st: split.run(st, args.iters)),
-            jax.pmap(split.init)(jax.random.split(jax.random.PRNGKey(0), d)),
-        ),
+        f"{d} devices": (lambda st: split.run(st, args.iters), split.init(jax.random.PRNGKey(0))),
     }
     states = {}
     for name, (fn, st) in cases.items():  # compile and warm up

@@ -7,6 +7,7 @@ checkpoint, diverged training) ends with one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -63,11 +64,20 @@ def _run(args: argparse.Namespace, preset: str) -> Path:
             raise AdaptaxError(f"--seed must be >= 0, got {args.seed}")
         overrides["seed"] = args.seed
     config = exp.make_config(preset, overrides)
+    _host_devices(getattr(config, "devices", 1))
     run_dir = RunDir.create(exp.name, getattr(config, "seed", 0), out=args.out)
     run_dir.write_config(exp.name, preset, cfg.to_dict(config))
     print(f"run folder: {run_dir.path}", file=sys.stderr)
     exp.run(config, run_dir, False)
     return run_dir.path
+
+
+def _host_devices(count: int) -> None:
+    """On a CPU, asks XLA for `count` host devices (data-parallel training) unless XLA_FLAGS
+    already sets a number; JAX reads it when it first starts its backend, after this point."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if count > 1 and "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}"
 
 
 def _resume(path: str) -> Path:
@@ -79,6 +89,7 @@ def _resume(path: str) -> Path:
     record = run_dir.read_config()
     exp = registry.get(record["experiment"])
     config = cfg.from_dict(exp.config_cls, record["config"])
+    _host_devices(getattr(config, "devices", 1))
     exp.run(config, run_dir, True)
     return run_dir.path
 

@@ -2,6 +2,7 @@
 
 import json
 
+import jax
 import numpy as np
 import pytest
 
@@ -69,16 +70,27 @@ def test_paper_tables_and_batch_size():
     assert batch_size(BanditsConfig(steps_per_iteration=250_000), 10) == 25_000
     assert batch_size(MDPsConfig(steps_per_iteration=250_000, minibatches=3), 100) == 2_499
     assert batch_size(MDPsConfig(), 100) == 1024
+    # data-parallel: a multiple of minibatches × devices, so each device gets whole minibatches
+    config = MDPsConfig(steps_per_iteration=250_000, minibatches=3, devices=2)
+    assert batch_size(config, 100) == 2_496
 
 
 @pytest.mark.parametrize("argv, message", [
     (["run", "rl2-bandits", "--set", "k=7"], "k must be one of [5, 10, 50]"),
     (["run", "rl2-mdps", "--set", "n=30"], "n must be one of [10, 25, 50, 75, 100]"),
     (["run", "rl2-bandits", "--set", "steps_per_iteration=0", "--set", "minibatches=3"],
-     "minibatches (3) must divide"),
+     "minibatches × devices (3 × 1) must divide"),
+    (["run", "rl2-bandits", "--set", "steps_per_iteration=0", "--set", "devices=3"],
+     "minibatches × devices (4 × 3) must divide"),
+    (["run", "rl2-mdps", "--set", "algorithm=trpo", "--set", "devices=2"], "needs algorithm=ppo"),
+    # in this process JAX has started with one device (the test makes sure), too late for the
+    # command line's XLA_FLAGS: the run stops with the flag to set
+    (["run", "rl2-mdps", "--preset", "smoke", "--set", "devices=2"],
+     "XLA_FLAGS=--xla_force_host_platform_device_count=2"),
 ])
-def test_bad_settings_fail_in_one_line(argv, message, capsys):
-    assert main(argv) != 0
+def test_bad_settings_fail_in_one_line(argv, message, capsys, tmp_path):
+    jax.devices()  # starts the backend, as a run's earlier computations would
+    assert main([*argv, "--out", str(tmp_path / "run")]) != 0
     assert message in capsys.readouterr().err
 
 

@@ -88,6 +88,8 @@ class _Common:
         False, "decay the Adam step size linearly to 0 over the training budget (paper: no)")
     shared_torso: bool = param(
         False, "value head on the policy's GRU instead of a separate value GRU (paper: no)")
+    devices: int = param(1, "data-parallel devices (PPO): each collects 1/devices of the trials; "
+                         "`adaptax run` splits a CPU into that many host devices", min=1)
     eval_tasks: int = param(1000, "evaluation instances, seeds 0..N-1 (paper: 1000)", min=2)
     chunk: int = param(0, "iterations per dispatch/checkpoint/log line (0: about 50 lines)",
                        min=0)
@@ -118,12 +120,12 @@ class MDPsConfig(_Common):
 
 def _check_common(config: _Common) -> None:
     fixed_trials = config.steps_per_iteration == 0  # otherwise batch_size rounds it
-    uneven = config.trials_per_iteration % config.minibatches
+    if config.devices > 1 and config.algorithm != "ppo":
+        raise ConfigError("devices > 1 (data-parallel training) needs algorithm=ppo")
+    uneven = config.trials_per_iteration % (config.minibatches * config.devices)
     if config.algorithm == "ppo" and fixed_trials and uneven:
-        raise ConfigError(
-            f"minibatches ({config.minibatches}) must divide trials_per_iteration "
-            f"({config.trials_per_iteration})"
-        )
+        raise ConfigError(f"minibatches × devices ({config.minibatches} × {config.devices}) "
+                          f"must divide trials_per_iteration ({config.trials_per_iteration})")
 
 
 _SMOKE = {"hidden_size": 16, "embed_size": 16, "trials_per_iteration": 32, "minibatches": 2,
@@ -181,10 +183,10 @@ def training_budget(config: _Common) -> int:
 
 def batch_size(config: _Common, steps_per_trial: int) -> int:
     """Trials per iteration: `trials_per_iteration`, or steps_per_iteration / T rounded down
-    to a multiple of the PPO minibatches (at least one per minibatch)."""
+    to a multiple of the PPO minibatches × devices (at least one trial per minibatch)."""
     if config.steps_per_iteration <= 0:
         return config.trials_per_iteration
-    unit = config.minibatches if config.algorithm == "ppo" else 1
+    unit = config.minibatches * config.devices if config.algorithm == "ppo" else 1
     return max(unit, config.steps_per_iteration // steps_per_trial // unit * unit)
 
 
@@ -197,7 +199,7 @@ def settings_of(config: _Common, trials: int, iterations: int = 0) -> RL2Setting
         ent_coef=config.ent_coef, max_kl=config.max_kl, value_steps=config.value_steps,
         value_norm=config.value_norm, time_feature=config.time_feature,
         lr_anneal_iterations=iterations if config.lr_anneal else 0,
-        shared_torso=config.shared_torso,
+        shared_torso=config.shared_torso, devices=config.devices,
     )
 
 
