@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from _peak import matmul_peak  # benchmarks/_peak.py (scripts run from benchmarks/)
+from _peak import matmul_peak, peak_size  # benchmarks/_peak.py (scripts run from benchmarks/)
 
 from adaptax.meta import maml
 from adaptax.nets.mlp import MLP
@@ -56,7 +56,7 @@ def main() -> None:
     args = p.parse_args()
     peak = matmul_peak()
     print(f"device: {jax.devices()[0]}  jax {jax.__version__}")
-    print(f"float32 matmul peak (1024², median): {peak / 1e9:.1f} GFLOP/s")
+    print(f"float32 matmul peak ({peak_size()}², median): {peak / 1e9:.1f} GFLOP/s")
     for first_order in (False, True):
         r = bench(first_order, args.iters, args.repeats)
         name = "first-order " if first_order else "second-order"

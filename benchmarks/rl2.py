@@ -2,7 +2,8 @@
 on bandits (k = 5, n = 10) and tabular MDPs (n = 10), and the share of the machine's float32
 matmul peak they reach (the peak is measured in the same run).
 
-Run: `python benchmarks/rl2.py` (options: --iters, --repeats, --algorithm, --hidden).
+Run: `python benchmarks/rl2.py` (options: --iters, --repeats, --algorithm, --hidden, --epochs,
+--minibatches, --steps-per-iteration: 250000 is the paper's batch, for a GPU; --cases).
 
 FLOPs are counted analytically (dense layers only, 2 FLOPs per multiply-add), per environment
 step and per network (policy and value GRU):
@@ -22,7 +23,7 @@ import time
 
 import jax
 import numpy as np
-from _peak import matmul_peak  # benchmarks/_peak.py (scripts run from benchmarks/)
+from _peak import matmul_peak, peak_size  # benchmarks/_peak.py (scripts run from benchmarks/)
 
 from adaptax.envs import BernoulliBandit, TabularMDP, policy_input_size
 from adaptax.rl.rl2 import RL2Settings, make_rl2
@@ -73,13 +74,20 @@ def main() -> None:
     p.add_argument("--algorithm", default="ppo", choices=("ppo", "trpo"))
     p.add_argument("--epochs", type=int, default=4, help="PPO epochs (4: the default preset)")
     p.add_argument("--minibatches", type=int, default=4, help="PPO minibatches per epoch")
+    p.add_argument("--steps-per-iteration", type=int, default=0,
+                   help="> 0: trials per iteration = this / trial length (paper: 250000); "
+                        "0: 1024 bandit and 256 MDP trials")
+    p.add_argument("--cases", default="bandits,mdps", help="comma-separated: bandits, mdps")
     args = p.parse_args()
     peak = matmul_peak()
     print(f"device: {jax.devices()[0]}  jax {jax.__version__}")
-    print(f"float32 matmul peak (1024², median): {peak / 1e9:.1f} GFLOP/s")
-    cases = (("bandits k=5 n=10", BernoulliBandit(5), 10, 1024),
-             ("MDPs n=10", TabularMDP(10, 5, 10), 10, 256))
-    for name, env, episodes, trials in cases:
+    print(f"float32 matmul peak ({peak_size()}², median): {peak / 1e9:.1f} GFLOP/s")
+    cases = {"bandits": ("bandits k=5 n=10", BernoulliBandit(5), 10, 1024, 10),
+             "mdps": ("MDPs n=10", TabularMDP(10, 5, 10), 10, 256, 100)}
+    for case in args.cases.split(","):
+        name, env, episodes, trials, steps_per_trial = cases[case]
+        if args.steps_per_iteration:
+            trials = max(1, args.steps_per_iteration // steps_per_trial)
         settings = RL2Settings(hidden_size=args.hidden, embed_size=args.hidden,
                                trials_per_batch=trials, algorithm=args.algorithm,
                                epochs=args.epochs, minibatches=args.minibatches)

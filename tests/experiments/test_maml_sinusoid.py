@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -135,3 +136,23 @@ def test_resuming_a_finished_phase_reports_its_whole_time_and_speed(tmp_path):
     assert again.seconds == pytest.approx(recorded) and first.seconds == pytest.approx(recorded,
                                                                                       abs=1e-3)
     assert np.isfinite(again.iters_per_second) and again.iters_per_second > 0
+
+
+def test_time_limit_stops_at_a_chunk_end_and_resume_continues_only_without_it(tmp_path):
+    run = RunDir.create("fake", 0, out=tmp_path / "run")
+
+    def run_fn(state, n):  # each chunk takes at least 0.2 s of wall time
+        time.sleep(0.2)
+        return state + n, _Metrics(jnp.ones(n))
+
+    kwargs = dict(experiment="fake", phase="p", run_fn=run_fn, state=jnp.array(0),
+                  iterations=100, chunk=10)
+    # 0.3 s: one chunk may not reach it, two always do
+    first = train_phase(run, **kwargs, resume=False, time_limit=0.3)
+    assert first.iterations in (10, 20) and int(first.state) == first.iterations
+    assert checkpoint.load(run.checkpoint_dir, "p", jnp.array(0), experiment="fake")[1] == \
+        first.iterations
+    again = train_phase(run, **kwargs, resume=True, time_limit=0.3)  # the limit is spent
+    assert again.iterations == first.iterations
+    done = train_phase(run, **kwargs, resume=True)
+    assert done.iterations == 100 and int(done.state) == 100

@@ -93,6 +93,10 @@ class _Common:
     eval_tasks: int = param(1000, "evaluation instances, seeds 0..N-1 (paper: 1000)", min=2)
     chunk: int = param(0, "iterations per dispatch/checkpoint/log line (0: about 50 lines)",
                        min=0)
+    time_limit: float = param(
+        0.0, "seconds of training after which the run stops at the end of a chunk and evaluates "
+        "what it trained (lr_anneal keeps the full budget's schedule); 0 = the whole budget",
+        min=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,7 +223,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     result = train_phase(
         run_dir, experiment=name, phase="rl2", run_fn=learner.run, state=state,
         iterations=iterations, chunk=chunk, resume=resume,
-        hint="lower --set lr (PPO) or --set max_kl (TRPO)",
+        hint="lower --set lr (PPO) or --set max_kl (TRPO)", time_limit=config.time_limit,
     )
 
     tasks = instances(env, config.eval_tasks)
@@ -247,6 +251,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
         "train": {
             "algorithm": config.algorithm,
             "iterations": result.iterations,
+            "budget_iterations": iterations,
             "trials_per_iteration": trials,
             "steps_per_trial": steps_per_trial,
             "steps_per_iteration": steps_per_iter,
@@ -366,7 +371,7 @@ Paper: {p['source']}.
 ## Training
 
 - {t['iterations']} iterations × {t['trials_per_iteration']} trials × {t['steps_per_trial']} steps
-  = {t['env_steps']:,} environment steps
+  = {t['env_steps']:,} environment steps{_stopped_text(t, c)}
 - {t['env_steps_per_second']:,.0f} trained steps/s (median over chunks, compile excluded);
   {t.get('train_seconds', t.get('seconds_this_process', 0)):.0f} s of training, evaluation \
 {t['eval_seconds']} s
@@ -379,6 +384,15 @@ Paper: {p['source']}.
 """
     run_dir.write_report(text)
     return text
+
+
+def _stopped_text(train: dict[str, Any], config: dict[str, Any]) -> str:
+    """The report's note when `time_limit` ended training before the budget."""
+    budget = train.get("budget_iterations", train["iterations"])
+    if train["iterations"] >= budget:
+        return ""
+    return (f"\n- **stopped by time_limit = {config['time_limit']:g} s after {train['iterations']} "
+            f"of the budget's {budget} iterations**")
 
 
 BANDITS = register(Experiment(

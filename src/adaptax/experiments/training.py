@@ -56,6 +56,7 @@ def train_phase(
     resume: bool,
     monitor: str = "loss",
     hint: str = "lower the learning rate with --set",
+    time_limit: float = 0.0,
 ) -> PhaseResult:
     """Trains ``state`` for ``iterations`` iterations in chunks, checkpointing after each.
 
@@ -71,6 +72,8 @@ def train_phase(
       resume: continue from the phase's checkpoint if there is one.
       monitor: the metrics field checked for NaN/Inf.
       hint: what the divergence error suggests.
+      time_limit: > 0: start no chunk once this many seconds of training are done (resumed
+        processes' included); the result then has fewer than ``iterations``.
 
     Raises:
       TrainingDiverged: the monitored metric became NaN or infinite; the checkpoint of the last
@@ -95,7 +98,7 @@ def train_phase(
     bar = tqdm(total=iterations, initial=step, desc=phase, unit="it", dynamic_ncols=True,
                file=sys.stderr, disable=_quiet())
     try:
-        while step < iterations:
+        while step < iterations and not 0 < time_limit <= seconds:
             n = min(chunk, iterations - step)
             t0 = time.perf_counter()
             new_state, metrics = run_fn(state, n)
