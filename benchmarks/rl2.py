@@ -79,6 +79,9 @@ def main() -> None:
                         "0: 1024 bandit and 256 MDP trials")
     p.add_argument("--cases", default="bandits,mdps", help="comma-separated: bandits, mdps")
     args = p.parse_args()
+    unknown = set(args.cases.split(",")) - {"bandits", "mdps"}
+    if unknown:
+        p.error(f"--cases takes bandits and/or mdps, not {', '.join(sorted(unknown))}")
     peak = matmul_peak()
     print(f"device: {jax.devices()[0]}  jax {jax.__version__}")
     print(f"float32 matmul peak ({peak_size()}², median): {peak / 1e9:.1f} GFLOP/s")
