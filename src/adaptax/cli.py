@@ -64,7 +64,7 @@ def _run(args: argparse.Namespace, preset: str) -> Path:
             raise AdaptaxError(f"--seed must be >= 0, got {args.seed}")
         overrides["seed"] = args.seed
     config = exp.make_config(preset, overrides)
-    _host_devices(getattr(config, "devices", 1))
+    _host_devices(getattr(config, "host_devices", 1))
     run_dir = RunDir.create(exp.name, getattr(config, "seed", 0), out=args.out)
     run_dir.write_config(exp.name, preset, cfg.to_dict(config))
     print(f"run folder: {run_dir.path}", file=sys.stderr)
@@ -89,7 +89,7 @@ def _resume(path: str) -> Path:
     record = run_dir.read_config()
     exp = registry.get(record["experiment"])
     config = cfg.from_dict(exp.config_cls, record["config"])
-    _host_devices(getattr(config, "devices", 1))
+    _host_devices(getattr(config, "host_devices", 1))
     exp.run(config, run_dir, True)
     return run_dir.path
 

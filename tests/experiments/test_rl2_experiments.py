@@ -116,7 +116,7 @@ def test_paper_presets_stay_faithful_and_the_defaults_use_the_tuning():
 
 def test_training_budget_is_per_setting_and_an_explicit_budget_wins():
     # 500-pull trials get 10M steps so that the setting fits ~15 min; the rest 20M; MDPs 30M,
-    # and 45M at n = 10 (short trials train fastest); any --set total_steps is taken as given
+    # and 60M at n = 10 (short trials train fastest); any --set total_steps is taken as given
     from adaptax.experiments.rl2 import BANDIT_PRESETS, MDP_PRESETS
 
     def budget(cls, presets, **sets):
@@ -126,6 +126,30 @@ def test_training_budget_is_per_setting_and_an_explicit_budget_wins():
         20_000_000, 20_000_000, 10_000_000]
     assert budget(BanditsConfig, BANDIT_PRESETS, n=500, total_steps=7) == 7
     assert [budget(MDPsConfig, MDP_PRESETS, n=n) for n in (10, 25, 100)] == [
-        45_000_000, 30_000_000, 30_000_000]
+        60_000_000, 30_000_000, 30_000_000]
     assert budget(MDPsConfig, MDP_PRESETS, n=10, total_steps=30_000_000) == 30_000_000
     assert budget(BanditsConfig, BANDIT_PRESETS, k=50, n=500, total_steps=20_400_000) == 20_400_000
+
+
+def test_auto_devices_take_two_host_devices_on_a_cpu_and_every_accelerator_elsewhere(monkeypatch):
+    import adaptax.experiments.rl2 as rl2
+    from adaptax.experiments.rl2 import MDP_PRESETS, devices_of
+
+    default = MDPsConfig(**MDP_PRESETS["default"])
+    assert default.devices == 0 and default.host_devices == 2  # what `adaptax run` asks XLA for
+    assert MDPsConfig(devices=4).host_devices == 4
+    # this test process started JAX with its one CPU device: auto takes it
+    assert devices_of(default) == jax.local_device_count() == 1
+    assert devices_of(MDPsConfig(devices=2)) == 2  # an explicit count is taken as given
+    backend, count = "cpu", 8
+    monkeypatch.setattr(rl2.jax, "default_backend", lambda: backend)
+    monkeypatch.setattr(rl2.jax, "local_device_count", lambda: count)
+    assert devices_of(default) == 2  # a CPU split into 8 host devices still trains on 2
+    assert devices_of(MDPsConfig(devices=0, algorithm="trpo")) == 1
+    backend = "gpu"
+    assert devices_of(default) == 8
+    # a fixed batch of 12 trials in 4 minibatches splits over 3 devices, not 8
+    assert devices_of(MDPsConfig(devices=0, trials_per_iteration=12)) == 3
+    # the batch, rounded to whole minibatches on every device, and the learner's settings follow
+    assert batch_size(default, 100) == 256
+    assert rl2.settings_of(default, 256).devices == 8

@@ -52,6 +52,10 @@ METHOD_LABELS = {
 }
 
 
+# devices = 0 (auto) on a CPU: 2 host devices, the `default` presets' 2 cores (docs/rl2.md).
+AUTO_HOST_DEVICES = 2
+
+
 @dataclasses.dataclass(frozen=True)
 class _Common:
     """Settings shared by both RL² experiments; the presets (`default` included) override some."""
@@ -89,7 +93,9 @@ class _Common:
     shared_torso: bool = param(
         False, "value head on the policy's GRU instead of a separate value GRU (paper: no)")
     devices: int = param(1, "data-parallel devices (PPO): each collects 1/devices of the trials; "
-                         "`adaptax run` splits a CPU into that many host devices", min=1)
+                         "`adaptax run` splits a CPU into that many host devices; 0 = auto: "
+                         f"{AUTO_HOST_DEVICES} on a CPU, every local accelerator otherwise "
+                         "(`devices_of`)", min=0)
     eval_tasks: int = param(1000, "evaluation instances, seeds 0..N-1 (paper: 1000)", min=2)
     chunk: int = param(0, "iterations per dispatch/checkpoint/log line (0: about 50 lines)",
                        min=0)
@@ -97,6 +103,11 @@ class _Common:
         0.0, "seconds of training after which the run stops at the end of a chunk and evaluates "
         "what it trained (lr_anneal keeps the full budget's schedule); 0 = the whole budget",
         min=0)
+
+    @property
+    def host_devices(self) -> int:
+        """Host devices `adaptax run` asks XLA for on a CPU before JAX starts."""
+        return self.devices or AUTO_HOST_DEVICES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +137,7 @@ def _check_common(config: _Common) -> None:
     fixed_trials = config.steps_per_iteration == 0  # otherwise batch_size rounds it
     if config.devices > 1 and config.algorithm != "ppo":
         raise ConfigError("devices > 1 (data-parallel training) needs algorithm=ppo")
-    uneven = config.trials_per_iteration % (config.minibatches * config.devices)
+    uneven = config.trials_per_iteration % (config.minibatches * max(1, config.devices))
     if config.algorithm == "ppo" and fixed_trials and uneven:
         raise ConfigError(f"minibatches × devices ({config.minibatches} × {config.devices}) "
                           f"must divide trials_per_iteration ({config.trials_per_iteration})")
@@ -152,7 +163,8 @@ BANDIT_PRESETS: dict[str, dict[str, Any]] = {
 }
 MDP_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
-    "default": _TUNED,  # total_steps 0: the setting's budget, `training_budget`
+    # total_steps 0: the setting's budget, `training_budget`; devices 0: 2 host devices on a CPU
+    "default": {**_TUNED, "devices": 0},
     # GRU 64: GRU 128 tracked it per step over 2.5M steps at half the speed; 150M steps take
     # about an hour on 2 idle cores (measured in docs/rl2.md).
     "long": {**_TUNED, "total_steps": 150_000_000},
@@ -173,8 +185,9 @@ def _setting(config: _Common) -> tuple[str, Any, int, dict[str, int], dict[str, 
 
 # The default budget per setting, (steps, {n: steps}), aiming at ~15 min on 2 idle cores: bandit
 # trials of 500 pulls train 2-3x fewer steps/s (10M: 394.5 against 404.1 at 20M), MDP trials of
-# 10 episodes the most (45M: 134.2 and 135.0 on two seeds against 130.4 at 30M; docs/rl2.md).
-BUDGETS = {"bandits": (20_000_000, {500: 10_000_000}), "mdps": (30_000_000, {10: 45_000_000})}
+# 10 episodes the most: 60M on 2 host devices (137.6 and 138.2 on two seeds, against 134.2 and
+# 135.0 at 45M on one device and 130.4 at 30M; docs/rl2.md).
+BUDGETS = {"bandits": (20_000_000, {500: 10_000_000}), "mdps": (30_000_000, {10: 60_000_000})}
 
 
 def training_budget(config: _Common) -> int:
@@ -185,12 +198,31 @@ def training_budget(config: _Common) -> int:
     return per_n.get(config.n, steps)
 
 
+def devices_of(config: _Common) -> int:
+    """The devices a config trains on: `devices`, or for 0 (auto) JAX's local devices, at most
+    `AUTO_HOST_DEVICES` on a CPU, one under TRPO, and no more than split a fixed batch of
+    `trials_per_iteration` into whole PPO minibatches. Auto changes the random streams with the
+    device count (each device draws its own trials), not the algorithm: one device sees the same
+    minibatches' worth of trials per update."""
+    if config.devices:
+        return config.devices
+    if config.algorithm != "ppo":
+        return 1
+    count = jax.local_device_count()
+    if jax.default_backend() == "cpu":
+        count = min(count, AUTO_HOST_DEVICES)
+    while (count > 1 and config.steps_per_iteration <= 0
+           and config.trials_per_iteration % (config.minibatches * count)):
+        count -= 1
+    return count
+
+
 def batch_size(config: _Common, steps_per_trial: int) -> int:
     """Trials per iteration: `trials_per_iteration`, or steps_per_iteration / T rounded down
     to a multiple of the PPO minibatches × devices (at least one trial per minibatch)."""
     if config.steps_per_iteration <= 0:
         return config.trials_per_iteration
-    unit = config.minibatches * config.devices if config.algorithm == "ppo" else 1
+    unit = config.minibatches * devices_of(config) if config.algorithm == "ppo" else 1
     return max(unit, config.steps_per_iteration // steps_per_trial // unit * unit)
 
 
@@ -203,7 +235,7 @@ def settings_of(config: _Common, trials: int, iterations: int = 0) -> RL2Setting
         ent_coef=config.ent_coef, max_kl=config.max_kl, value_steps=config.value_steps,
         value_norm=config.value_norm, time_feature=config.time_feature,
         lr_anneal_iterations=iterations if config.lr_anneal else 0,
-        shared_torso=config.shared_torso, devices=config.devices,
+        shared_torso=config.shared_torso, devices=devices_of(config),
     )
 
 
@@ -252,6 +284,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
             "algorithm": config.algorithm,
             "iterations": result.iterations,
             "budget_iterations": iterations,
+            "devices": learner.settings.devices,
             "trials_per_iteration": trials,
             "steps_per_trial": steps_per_trial,
             "steps_per_iteration": steps_per_iter,
@@ -371,7 +404,7 @@ Paper: {p['source']}.
 ## Training
 
 - {t['iterations']} iterations × {t['trials_per_iteration']} trials × {t['steps_per_trial']} steps
-  = {t['env_steps']:,} environment steps{_stopped_text(t, c)}
+  = {t['env_steps']:,} environment steps{_stopped_text(t, c)}{_devices_text(t)}
 - {t['env_steps_per_second']:,.0f} trained steps/s (median over chunks, compile excluded);
   {t.get('train_seconds', t.get('seconds_this_process', 0)):.0f} s of training, evaluation \
 {t['eval_seconds']} s
@@ -384,6 +417,12 @@ Paper: {p['source']}.
 """
     run_dir.write_report(text)
     return text
+
+
+def _devices_text(train: dict[str, Any]) -> str:
+    """The report's line on data-parallel training, when there was more than one device."""
+    devices = train.get("devices", 1)
+    return f"\n- data-parallel over {devices} devices" if devices > 1 else ""
 
 
 def _stopped_text(train: dict[str, Any], config: dict[str, Any]) -> str:
