@@ -116,7 +116,8 @@ def test_paper_presets_stay_faithful_and_the_defaults_use_the_tuning():
 
 def test_training_budget_is_per_setting_and_an_explicit_budget_wins():
     # 500-pull trials get 10M steps so that the setting fits ~15 min; the rest 20M; MDPs 30M,
-    # and 60M at n = 10 (short trials train fastest); any --set total_steps is taken as given
+    # 60M at n = 10 (short trials train fastest), 20M and 15M for trials of 50 to 100 episodes;
+    # any --set total_steps is taken as given
     from adaptax.experiments.rl2 import BANDIT_PRESETS, MDP_PRESETS
 
     def budget(cls, presets, **sets):
@@ -125,8 +126,8 @@ def test_training_budget_is_per_setting_and_an_explicit_budget_wins():
     assert [budget(BanditsConfig, BANDIT_PRESETS, n=n) for n in (10, 100, 500)] == [
         20_000_000, 20_000_000, 10_000_000]
     assert budget(BanditsConfig, BANDIT_PRESETS, n=500, total_steps=7) == 7
-    assert [budget(MDPsConfig, MDP_PRESETS, n=n) for n in (10, 25, 100)] == [
-        60_000_000, 30_000_000, 30_000_000]
+    assert [budget(MDPsConfig, MDP_PRESETS, n=n) for n in (10, 25, 50, 75, 100)] == [
+        60_000_000, 30_000_000, 20_000_000, 15_000_000, 15_000_000]
     assert budget(MDPsConfig, MDP_PRESETS, n=10, total_steps=30_000_000) == 30_000_000
     assert budget(BanditsConfig, BANDIT_PRESETS, k=50, n=500, total_steps=20_400_000) == 20_400_000
 

@@ -186,8 +186,11 @@ def _setting(config: _Common) -> tuple[str, Any, int, dict[str, int], dict[str, 
 # The default budget per setting, (steps, {n: steps}), aiming at ~15 min on 2 idle cores: bandit
 # trials of 500 pulls train 2-3x fewer steps/s (10M: 394.5 against 404.1 at 20M), MDP trials of
 # 10 episodes the most: 60M on 2 host devices (137.6 and 138.2 on two seeds, against 134.2 and
-# 135.0 at 45M on one device and 130.4 at 30M; docs/rl2.md).
-BUDGETS = {"bandits": (20_000_000, {500: 10_000_000}), "mdps": (30_000_000, {10: 60_000_000})}
+# 135.0 at 45M on one device and 130.4 at 30M; docs/rl2.md); trials of 50 to 100 episodes train
+# at 19,000-25,000 steps/s on 2 host devices, so they get 20M and 15M steps.
+BUDGETS = {"bandits": (20_000_000, {500: 10_000_000}),
+           "mdps": (30_000_000, {10: 60_000_000, 50: 20_000_000, 75: 15_000_000,
+                                 100: 15_000_000})}
 
 
 def training_budget(config: _Common) -> int:
