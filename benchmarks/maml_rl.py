@@ -6,6 +6,7 @@
         [--inner-steps 3 --meta-objective all --fvp-subsample-by time --inner-estimator lvc]
         (the `paper` preset's MAML) [--measured-step]
         [--breakdown]   (also: seconds of sampling, gradient, CG and one line-search candidate)
+        [--devices D]   (also time each variant data-parallel over D host devices, `devices=D`)
     .venv/bin/python benchmarks/maml_rl.py --curvature RUN_FOLDER [--inner-steps 3
         --meta-objective all] [--inner-estimator lvc] [--iters N]   (how well each Fisher
         subsample sizes the TRPO step at the MAML checkpoint of a `maml-rl-nav2d` run; not a
@@ -27,29 +28,36 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
-from jax.flatten_util import ravel_pytree
+if __name__ == "__main__" and "--devices" in sys.argv:  # XLA reads this when JAX starts
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_"
+                               f"device_count={sys.argv[sys.argv.index('--devices') + 1]}")
 
-from adaptax import checkpoint
-from adaptax.envs.navigation2d import Navigation2D
-from adaptax.nets.gaussian_mlp import GaussianMLP
-from adaptax.rl import maml_rl as mr
-from adaptax.rl.trpo import conjugate_gradient
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+from jax.flatten_util import ravel_pytree  # noqa: E402
+
+from adaptax import checkpoint  # noqa: E402
+from adaptax.envs.navigation2d import Navigation2D  # noqa: E402
+from adaptax.nets.gaussian_mlp import GaussianMLP  # noqa: E402
+from adaptax.rl import maml_rl as mr  # noqa: E402
+from adaptax.rl.trpo import conjugate_gradient  # noqa: E402
 
 
 def _algo(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int,
           horizon: int, fvp_subsample: float, meta_objective: str, measured_step: bool,
-          fvp_subsample_by: str = "trajectory", inner_estimator: str = "reinforce"):
+          fvp_subsample_by: str = "trajectory", inner_estimator: str = "reinforce",
+          devices: int = 1):
     net = GaussianMLP(hidden=(100, 100), action_dim=2, kernel_init="glorot_uniform")
     algo = mr.MAMLRL(Navigation2D(horizon=horizon), net.apply, meta_batch=meta_batch,
                      num_trajs=trajs, horizon=horizon, hvp=hvp, cg_iters=cg_iters,
                      inner_steps=inner_steps, fvp_subsample=fvp_subsample,
                      fvp_subsample_by=fvp_subsample_by, meta_objective=meta_objective,
-                     measured_step=measured_step, inner_estimator=inner_estimator)
+                     measured_step=measured_step, inner_estimator=inner_estimator,
+                     devices=devices)
     return algo, net.init(jax.random.PRNGKey(0), jnp.zeros(2))
 
 
@@ -177,43 +185,46 @@ def measure(hvp: str, iters: int, meta_batch: int, trajs: int, cg_iters: int,
             inner_steps: int = 1, horizon: int = 100,
             fvp_subsamples: tuple[float, ...] = (0.25,), meta_objective: str = "last",
             measured_step: bool = False, fvp_subsample_by: str = "trajectory",
-            inner_estimator: str = "reinforce") -> list[dict]:
-    """Compiles each variant, then times `iters` rounds of one iteration per variant."""
-    runs, compile_s, times = {}, {}, {f: [] for f in fvp_subsamples}
-    for f in fvp_subsamples:
-        run, state = _setup(hvp, meta_batch, trajs, cg_iters, inner_steps, horizon, f,
-                            meta_objective, measured_step, fvp_subsample_by, inner_estimator)
+            inner_estimator: str = "reinforce", devices: int = 1) -> list[dict]:
+    """Compiles each variant (subsample × 1 or `devices` devices), then times `iters` rounds of
+    one iteration per variant, interleaved."""
+    variants = [(f, d) for f in fvp_subsamples for d in sorted({1, devices})]
+    runs, compile_s, times = {}, {}, {v: [] for v in variants}
+    for v in variants:
+        run, state = _setup(hvp, meta_batch, trajs, cg_iters, inner_steps, horizon, v[0],
+                            meta_objective, measured_step, fvp_subsample_by, inner_estimator,
+                            v[1])
         t0 = time.perf_counter()
         state, m = run(state, 1)
         jax.block_until_ready(m)
-        compile_s[f] = time.perf_counter() - t0
+        compile_s[v] = time.perf_counter() - t0
         state, m = run(state, 1)  # the returned state's types can differ once: warm up again
         jax.block_until_ready(m)
-        runs[f] = (run, state)
+        runs[v] = (run, state)
     for _ in range(iters):  # interleaved, so load changes hit every variant alike
-        for f in fvp_subsamples:
-            run, state = runs[f]
+        for v in variants:
+            run, state = runs[v]
             t0 = time.perf_counter()
             state, m = run(state, 1)
             jax.block_until_ready(m)
-            times[f].append(time.perf_counter() - t0)
-            runs[f] = (run, state)
+            times[v].append(time.perf_counter() - t0)
+            runs[v] = (run, state)
     steps = (inner_steps + 1) * meta_batch * trajs * horizon
     out = []
-    for f in fvp_subsamples:
-        per_iter = statistics.median(times[f])
+    for v in variants:
+        per_iter = statistics.median(times[v])
         out.append({
-            "hvp": hvp, "fvp_subsample": f, "meta_batch": meta_batch, "trajs": trajs,
-            "cg_iters": cg_iters, "inner_steps": inner_steps, "meta_objective": meta_objective,
-            "measured_step": measured_step, "fvp_subsample_by": fvp_subsample_by,
-            "inner_estimator": inner_estimator,
-            "compile_s": round(compile_s[f] - per_iter, 1),
+            "hvp": hvp, "fvp_subsample": v[0], "devices": v[1], "meta_batch": meta_batch,
+            "trajs": trajs, "cg_iters": cg_iters, "inner_steps": inner_steps,
+            "meta_objective": meta_objective, "measured_step": measured_step,
+            "fvp_subsample_by": fvp_subsample_by, "inner_estimator": inner_estimator,
+            "compile_s": round(compile_s[v] - per_iter, 1),
             "seconds_per_meta_iteration_median": round(per_iter, 3),
-            "seconds_all": [round(t, 3) for t in times[f]],
+            "seconds_all": [round(t, 3) for t in times[v]],
             "meta_iterations_per_s": round(1 / per_iter, 3),
             "env_steps_per_s": round(steps / per_iter),
             "projected_500_iterations_min": round(500 * per_iter / 60, 1),
-            "devices": str(jax.devices()), "cpu_count": os.cpu_count(),
+            "jax_devices": str(jax.devices()), "cpu_count": os.cpu_count(),
         })
     return out
 
@@ -232,6 +243,8 @@ def main() -> None:
     p.add_argument("--meta-objective", default="last", choices=["last", "all"])
     p.add_argument("--measured-step", action="store_true")
     p.add_argument("--inner-estimator", default="reinforce", choices=["reinforce", "lvc"])
+    p.add_argument("--devices", type=int, default=1,
+                   help="also time each variant data-parallel over this many host devices")
     p.add_argument("--breakdown", action="store_true",
                    help="also time the parts of one iteration (gauss_newton, first subsample)")
     p.add_argument("--curvature", metavar="RUN_FOLDER",
@@ -250,7 +263,7 @@ def main() -> None:
     for row in measure(a.hvp, a.iters, a.meta_batch, a.trajs, a.cg_iters, a.inner_steps,
                        fvp_subsamples=tuple(a.fvp_subsample), meta_objective=a.meta_objective,
                        measured_step=a.measured_step, fvp_subsample_by=a.fvp_subsample_by,
-                       inner_estimator=a.inner_estimator):
+                       inner_estimator=a.inner_estimator, devices=a.devices):
         print(json.dumps(row))
 
 

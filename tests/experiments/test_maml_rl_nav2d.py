@@ -12,6 +12,9 @@ from adaptax.experiments.maml_rl_nav2d import PAPER, results_table
 
 
 def test_smoke_run_writes_results_report_and_figures(tmp_path, capsys):
+    import jax
+
+    jax.devices()  # starts the backend with one device, as a run's earlier computations would
     out = tmp_path / "run"
     # maml and random init only: the pretrained and oracle phases reuse the same iteration with
     # inner_steps=0 (covered in tests/rl) and would double the compile time of this test
@@ -76,3 +79,28 @@ def test_config_validation():
         exp.make_config("smoke", {"methods": ("pretrained",)})
     with pytest.raises(ConfigError):
         exp.make_config("smoke", {"inner_lr": 0.0})
+    with pytest.raises(ConfigError, match="multiple of devices"):
+        exp.make_config("paper", {"devices": 3})
+    with pytest.raises(ConfigError, match="needs hvp=gauss_newton"):
+        exp.make_config("paper", {"devices": 2, "hvp": "exact"})
+
+
+def test_auto_devices_divide_the_meta_batch(monkeypatch):
+    import jax
+
+    from adaptax.experiments.maml_rl_nav2d import devices_of
+
+    exp = registry.get("maml-rl-nav2d")
+    paper = exp.make_config("paper")
+    assert paper.devices == 0 and paper.host_devices == 2  # what `adaptax run` asks XLA for
+    # this test process started JAX with its CPU device(s): auto takes them, at most 2
+    assert devices_of(paper) == min(jax.local_device_count(), 2)
+    assert devices_of(exp.make_config("paper", {"devices": 4})) == 4  # taken as given
+    backend, count = "cpu", 8
+    monkeypatch.setattr(jax, "default_backend", lambda: backend)
+    monkeypatch.setattr(jax, "local_device_count", lambda: count)
+    assert devices_of(paper) == 2  # a CPU split into 8 host devices still trains on 2
+    assert devices_of(exp.make_config("paper", {"hvp": "exact"})) == 1
+    backend = "gpu"
+    assert devices_of(exp.make_config("paper", {"meta_batch": 40})) == 8
+    assert devices_of(paper) == 5  # the most of the 8 that split 20 tasks evenly

@@ -23,7 +23,7 @@ from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.registry import Experiment, command_of, register
-from adaptax.experiments.training import train_phase
+from adaptax.experiments.training import AUTO_HOST_DEVICES, auto_devices, train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
 from adaptax.rl.losses import gaussian_kl, masked_mean
@@ -109,11 +109,37 @@ class Nav2DConfig:
                               "fine-tuning step size", min=2)
     figure_goals: int = param(3, "goals drawn in the trajectory figure", min=1, max=8)
     chunk: int = param(10, "iterations per compiled dispatch, checkpoint and log line", min=1)
+    devices: int = param(
+        0, "data-parallel devices in training: each samples meta_batch/devices tasks; `adaptax "
+        f"run` splits a CPU into that many host devices; 0 = auto: {AUTO_HOST_DEVICES} on a CPU, "
+        "every local accelerator otherwise, the most that divide meta_batch (`devices_of`)",
+        min=0)
 
     def __post_init__(self) -> None:
         cfg.validate(self)
         if "maml" not in self.methods:
             raise ConfigError("methods must include 'maml'")
+        if self.devices and self.meta_batch % self.devices:
+            raise ConfigError(f"meta_batch ({self.meta_batch}) must be a multiple of devices "
+                              f"({self.devices})")
+        if self.devices > 1 and self.hvp != "gauss_newton":
+            raise ConfigError("devices > 1 needs hvp=gauss_newton")
+
+    @property
+    def host_devices(self) -> int:
+        """Host devices `adaptax run` asks XLA for on a CPU before JAX starts."""
+        return self.devices or AUTO_HOST_DEVICES
+
+
+def devices_of(config: Nav2DConfig) -> int:
+    """The devices training runs on: `devices`, or for 0 (auto) `auto_devices` that divide the
+    meta-batch (1 unless hvp=gauss_newton). The same algorithm whatever the count; each device
+    draws its own tasks, so the random stream changes with it."""
+    if config.devices:
+        return config.devices
+    if config.hvp != "gauss_newton":
+        return 1
+    return auto_devices(lambda count: config.meta_batch % count == 0)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -149,7 +175,8 @@ def _keys(seed: int) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=32)
-def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.MAMLRL:
+def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float,
+          devices: int = 1) -> mr.MAMLRL:
     net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
     return mr.MAMLRL(
         Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
@@ -159,7 +186,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
         fvp_subsample_by=config.fvp_subsample_by,
-        measured_step=config.measured_step and config.hvp == "gauss_newton",
+        measured_step=config.measured_step and config.hvp == "gauss_newton", devices=devices,
     )
 
 
@@ -169,11 +196,13 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
     net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
     init = {"x": net.init(keys["init"], jnp.zeros((2,))),
             "oracle": net.init(keys["oracle_init"], jnp.zeros((4,)))}
+    devices = devices_of(config)
     phases = {
-        "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr),
+        "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr, devices),
                  config.iterations, "x"),
-        "pretrained": (_algo(config, False, 0, config.inner_lr), config.baseline_iterations, "x"),
-        "oracle": (_algo(config, True, 0, config.inner_lr), config.baseline_iterations,
+        "pretrained": (_algo(config, False, 0, config.inner_lr, devices),
+                       config.baseline_iterations, "x"),
+        "oracle": (_algo(config, True, 0, config.inner_lr, devices), config.baseline_iterations,
                    "oracle"),
     }
     trained: dict[str, Any] = {}
@@ -195,6 +224,7 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
             "final_loss": result.final_loss,
             "train_seconds": round(result.seconds, 3),
             "iterations_per_second": round(result.iters_per_second, 4),
+            "devices": devices,
         }
     results = evaluate(config, trained, keys)
     results.update(experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
@@ -381,7 +411,9 @@ def report(run_dir: RunDir) -> str:
     c = results["config"]
     train = "\n".join(
         f"- {LABELS.get(m, m)}: {t['iterations']} iterations, "
-        f"{t['iterations_per_second']:.3g} it/s" for m, t in results["train"].items())
+        f"{t['iterations_per_second']:.3g} it/s, {t['train_seconds']:.0f} s"
+        + (f", data-parallel over {t['devices']} devices" if t.get("devices", 1) > 1 else "")
+        for m, t in results["train"].items())
     diag = "\n".join(
         f"- {LABELS[m]}: σ per step {_fmt(d['std'])}; KL moved per step {_fmt(d['step_kl'], 4)}; "
         f"inner-gradient norm {_fmt(d['grad_norm'])}"

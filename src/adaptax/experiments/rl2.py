@@ -30,7 +30,7 @@ from adaptax.experiments import config as cfg
 from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
 from adaptax.experiments.registry import Experiment, command_of, register
-from adaptax.experiments.training import train_phase
+from adaptax.experiments.training import AUTO_HOST_DEVICES, auto_devices, train_phase
 from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
 from adaptax.runs import RunDir
 
@@ -50,10 +50,6 @@ METHOD_LABELS = {
     "eps_greedy": "ε-greedy", "greedy": "Greedy", "rl2": "RL²", "psrl": "PSRL",
     "opsrl": "OPSRL", "ucrl2": "UCRL2", "beb": "BEB",
 }
-
-
-# devices = 0 (auto) on a CPU: 2 host devices, the `default` presets' 2 cores (docs/rl2.md).
-AUTO_HOST_DEVICES = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,13 +207,8 @@ def devices_of(config: _Common) -> int:
         return config.devices
     if config.algorithm != "ppo":
         return 1
-    count = jax.local_device_count()
-    if jax.default_backend() == "cpu":
-        count = min(count, AUTO_HOST_DEVICES)
-    while (count > 1 and config.steps_per_iteration <= 0
-           and config.trials_per_iteration % (config.minibatches * count)):
-        count -= 1
-    return count
+    return auto_devices(lambda count: config.steps_per_iteration > 0
+                        or config.trials_per_iteration % (config.minibatches * count) == 0)
 
 
 def batch_size(config: _Common, steps_per_trial: int) -> int:

@@ -24,6 +24,9 @@ from adaptax import checkpoint
 from adaptax.errors import TrainingDiverged
 from adaptax.runs import RunDir
 
+# devices = 0 (auto) on a CPU: 2 host devices, the `default` presets' 2 cores (docs/rl2.md).
+AUTO_HOST_DEVICES = 2
+
 # Fault injection for the resume tests: "PHASE:STEP" kills this process with SIGKILL right after
 # the checkpoint at STEP of PHASE is written, exactly as `kill -9` would.
 KILL_ENV = "ADAPTAX_TEST_KILL_AT"
@@ -32,6 +35,18 @@ KILL_ENV = "ADAPTAX_TEST_KILL_AT"
 def _quiet() -> bool:
     """No progress bar under CI (CI=true) or when ADAPTAX_NO_PROGRESS=1."""
     return os.environ.get("ADAPTAX_NO_PROGRESS") == "1" or os.environ.get("CI") == "true"
+
+
+def auto_devices(fits: Callable[[int], bool] = lambda count: True) -> int:
+    """Devices a config with ``devices = 0`` (auto) trains on data-parallel: JAX's local devices,
+    at most `AUTO_HOST_DEVICES` on a CPU, the largest count not above that for which `fits`
+    (e.g. "divides the batch") holds; at least 1."""
+    count = jax.local_device_count()
+    if jax.default_backend() == "cpu":
+        count = min(count, AUTO_HOST_DEVICES)
+    while count > 1 and not fits(count):
+        count -= 1
+    return count
 
 
 class PhaseResult(NamedTuple):

@@ -26,7 +26,10 @@ loss plus a forward/backward pass on the post-adaptation states; ``fvp_subsample
 true adapted policies, which the `maml-rl-nav2d` experiment uses (0.25: about 3.5× faster).
 
 Everything from sampling to the update is one jittable `meta_iteration`; tasks and trajectories
-are batched with `vmap`, time with `lax.scan` (`adaptax.rl.rollout`).
+are batched with `vmap`, time with `lax.scan` (`adaptax.rl.rollout`). With ``devices > 1`` the
+meta-batch is split over that many devices (`make_runner`): each samples and adapts to its own
+tasks, and the gradient, the Fisher-vector products and the line search's loss and KL are
+averaged across them (`outer_update`), so every device takes the same step.
 
 With ``inner_steps=0`` the same iteration is plain multi-task TRPO (the "pretrained" baseline of
 §5.3, and the oracle when the environment shows the goal).
@@ -84,6 +87,7 @@ __all__ = [
     "meta_iteration",
     "OuterProblem",
     "outer_problem",
+    "outer_update",
     "process_batch",
     "rescale_to_kl",
     "sample_and_adapt",
@@ -92,6 +96,7 @@ __all__ = [
 ]
 
 Params = Any
+AXIS = "devices"  # the mesh axis of data-parallel meta-training
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +148,10 @@ class MAMLRL:
         over (docs/maml-rl-nav2d.md), so the model's step has a KL far below δ and training
         stalls. On 2D navigation this fills the trust region again but did not improve the test
         returns after 2–3 steps (measured in the doc), so it is off by default.
+      devices: data-parallel devices; each samples, adapts to and differentiates through
+        ``meta_batch / devices`` tasks of its own, and the means that TRPO needs are averaged
+        across them (``hvp="gauss_newton"`` only). The same algorithm on a different random
+        stream: each device draws its own tasks (`make_runner`).
     """
 
     env: Any
@@ -165,6 +174,7 @@ class MAMLRL:
     fvp_subsample: float = 1.0
     fvp_subsample_by: Literal["trajectory", "time"] = "trajectory"
     measured_step: bool = False
+    devices: int = 1
 
     def __post_init__(self) -> None:
         require_int("meta_batch", self.meta_batch, minimum=1)
@@ -195,6 +205,17 @@ class MAMLRL:
             raise ValueError("fvp_subsample < 1 needs hvp='gauss_newton'")
         if self.measured_step and self.hvp != "gauss_newton":
             raise ValueError("measured_step needs hvp='gauss_newton'")
+        require_int("devices", self.devices, minimum=1)
+        if self.meta_batch % self.devices:
+            raise ValueError(f"meta_batch ({self.meta_batch}) must be a multiple of devices "
+                             f"({self.devices})")
+        if self.devices > 1 and self.hvp != "gauss_newton":
+            raise ValueError("devices > 1 needs hvp='gauss_newton'")
+
+    @property
+    def tasks_per_device(self) -> int:
+        """Tasks each device samples and adapts to: meta_batch / devices."""
+        return self.meta_batch // self.devices
 
     @property
     def fvp_trajs(self) -> int:
@@ -368,10 +389,11 @@ def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
       key_sample: PRNG key of the trajectories.
 
     Returns:
-      ``(pre, post, chain)`` with a leading task axis: the inner steps' batches (a tuple, one per
-      step), the post-adaptation batch, and the chain θ_0 = θ, θ_1, … (gradient stopped).
+      ``(pre, post, chain)`` with a leading task axis (`MAMLRL.tasks_per_device` tasks): the
+      inner steps' batches (a tuple, one per step), the post-adaptation batch, and the chain
+      θ_0 = θ, θ_1, … (gradient stopped).
     """
-    tasks = jax.vmap(algo.env.sample_task)(jax.random.split(key_tasks, algo.meta_batch))
+    tasks = jax.vmap(algo.env.sample_task)(jax.random.split(key_tasks, algo.tasks_per_device))
     lrs = algo.step_sizes(algo.inner_steps)
 
     def task_phase(task, key_task):
@@ -383,7 +405,8 @@ def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
         post = sample_batch(algo, chain[-1], task, keys[-1])
         return tuple(batches), post, tuple(chain)
 
-    pre, post, chain = jax.vmap(task_phase)(tasks, jax.random.split(key_sample, algo.meta_batch))
+    pre, post, chain = jax.vmap(task_phase)(
+        tasks, jax.random.split(key_sample, algo.tasks_per_device))
     return pre, post, lax.stop_gradient(chain)
 
 
@@ -431,6 +454,9 @@ def outer_problem(algo: MAMLRL, pre: Any, post: Batch, chain: Any) -> OuterProbl
 def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetrics]:
     """One meta-iteration: sample, adapt, sample again, TRPO step through the adaptation.
 
+    With ``algo.devices > 1`` it runs inside `make_runner`'s `shard_map`: each device folds its
+    index into the sampling keys and so draws its own tasks.
+
     Args:
       algo: the settings.
       state: the `MetaState` (θ, key, iteration).
@@ -448,12 +474,44 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
     Reference: Finn et al. 2017, Algorithm 3 with TRPO as the meta-optimiser (§5.3).
     """
     key, key_tasks, key_sample = jax.random.split(state.key, 3)
-    theta = state.params
-    pre, post, chain = sample_phase(algo, theta, key_tasks, key_sample)
+    if algo.devices > 1:
+        index = lax.axis_index(AXIS)
+        key_tasks = jax.random.fold_in(key_tasks, index)
+        key_sample = jax.random.fold_in(key_sample, index)
+    pre, post, chain = sample_phase(algo, state.params, key_tasks, key_sample)
+    new_params, metrics = outer_update(algo, state.params, pre, post, chain)
+    return MetaState(new_params, key, state.iteration + 1), metrics
+
+
+def _across_devices(algo: MAMLRL) -> Callable[[Any], Any]:
+    """The mean over the data-parallel devices (the identity on one device)."""
+    if algo.devices > 1:
+        return lambda tree: lax.pmean(tree, AXIS)
+    return lambda tree: tree
+
+
+def outer_update(algo: MAMLRL, theta: Params, pre: Any, post: Batch,
+                 chain: Any) -> tuple[Params, MetaMetrics]:
+    """Step 4: the TRPO step through the inner steps on this device's part of the meta-batch.
+
+    Every mean over tasks that TRPO needs (the surrogate and its gradient, the Fisher-vector
+    products, the line search's loss and KL) is the mean of the devices' means under
+    ``algo.devices > 1`` (equal task counts), so each device computes the same step.
+
+    Args:
+      algo: the settings.
+      theta: θ (the same on every device).
+      pre, post, chain: `sample_phase`'s output for this device's tasks.
+
+    Returns:
+      ``(new θ, MetaMetrics)``.
+    """
+    reduce = _across_devices(algo)
     problem = outer_problem(algo, pre, post, chain)
     if algo.hvp == "gauss_newton":
         new_params, info, step_scale = _gauss_newton_trpo_step(
-            algo, problem.loss_fn, problem.kl_fn, problem.outputs, problem.kl_of_outputs, theta)
+            algo, problem.loss_fn, problem.kl_fn, problem.outputs, problem.kl_of_outputs, theta,
+            reduce)
     else:
         new_params, info = trpo_step(problem.loss_fn, problem.kl_fn, theta, max_kl=algo.max_kl,
                                      cg_iters=algo.cg_iters, damping=algo.damping,
@@ -469,17 +527,19 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
     else:
         inner_kl = jnp.zeros(())
         pre_return = jnp.mean(post.episode_return)
+    pre_return, post_return, inner_kl = reduce(
+        (pre_return, jnp.mean(post.episode_return), inner_kl))
     metrics = MetaMetrics(
         loss=info.loss_after,
         pre_return=pre_return,
-        post_return=jnp.mean(post.episode_return),
+        post_return=post_return,
         kl=info.kl,
         step_fraction=info.step_fraction,
         std=jnp.mean(jnp.exp(log_std)),
         inner_kl=inner_kl,
         step_scale=step_scale,
     )
-    return MetaState(new_params, key, state.iteration + 1), metrics
+    return new_params, metrics
 
 
 def gauss_newton_fvp(outputs: Callable[[Array], Any], kl_of_outputs: Callable[[Any], Array],
@@ -539,7 +599,8 @@ def rescale_to_kl(kl_fn: Callable[[Array], Array], theta: Array, step: Array, ma
 
 
 def _gauss_newton_trpo_step(algo: MAMLRL, loss_fn, kl_fn, outputs, kl_of_outputs,
-                            params: Params) -> tuple[Params, TRPOInfo, Array]:
+                            params: Params, reduce: Callable[[Any], Any] = lambda t: t
+                            ) -> tuple[Params, TRPOInfo, Array]:
     """TRPO step whose Fisher-vector products are Jᵀ H J through the inner step.
 
     With o(θ) the adapted policies' outputs (means and log σ on the post-adaptation states) and
@@ -553,10 +614,17 @@ def _gauss_newton_trpo_step(algo: MAMLRL, loss_fn, kl_fn, outputs, kl_of_outputs
     inner step once per iteration; each CG product is then one forward and one transposed sweep
     of the linearisation, instead of the third-order sweep of "exact" or the two second-order
     gradients of "finite_difference". Same CG, scaling and line search as `trpo_step`.
+
+    `reduce` averages a device's values over the data-parallel devices: the functions given are
+    this device's means, each differentiated before it is reduced.
     """
     theta, unravel = ravel_pytree(params)
-    loss_before, g = jax.value_and_grad(lambda t: loss_fn(unravel(t)))(theta)
-    matvec = gauss_newton_fvp(lambda t: outputs(unravel(t)), kl_of_outputs, theta, algo.damping)
+    loss_before, g = reduce(jax.value_and_grad(lambda t: loss_fn(unravel(t)))(theta))
+    local_matvec = gauss_newton_fvp(lambda t: outputs(unravel(t)), kl_of_outputs, theta,
+                                    algo.damping)
+    matvec = lambda v: reduce(local_matvec(v))  # noqa: E731
+    flat_loss = lambda t: reduce(loss_fn(unravel(t)))  # noqa: E731
+    flat_kl = lambda t: reduce(kl_fn(unravel(t)))  # noqa: E731
 
     direction, cg_info = conjugate_gradient(matvec, -g, algo.cg_iters)
     curvature = jnp.vdot(direction, matvec(direction))
@@ -564,9 +632,9 @@ def _gauss_newton_trpo_step(algo: MAMLRL, loss_fn, kl_fn, outputs, kl_of_outputs
                      jnp.sqrt(2.0 * algo.max_kl / jnp.where(curvature > 0, curvature, 1.0)), 0.0)
     step, scale = beta * direction, jnp.ones(())
     if algo.measured_step:
-        step, scale = rescale_to_kl(lambda t: kl_fn(unravel(t)), theta, step, algo.max_kl)
-    search = backtracking_line_search(lambda t: loss_fn(unravel(t)), lambda t: kl_fn(unravel(t)),
-                                      theta, step, loss_before, max_kl=algo.max_kl)
+        step, scale = rescale_to_kl(flat_kl, theta, step, algo.max_kl)
+    search = backtracking_line_search(flat_loss, flat_kl, theta, step, loss_before,
+                                      max_kl=algo.max_kl)
     info = TRPOInfo(loss_before=loss_before, loss_after=search.loss, kl=search.kl,
                     step_fraction=search.step_fraction, cg_residual=cg_info.residual,
                     accepted=search.accepted)
@@ -574,13 +642,29 @@ def _gauss_newton_trpo_step(algo: MAMLRL, loss_fn, kl_fn, outputs, kl_of_outputs
 
 
 def make_runner(algo: MAMLRL) -> Callable[[MetaState, int], tuple[MetaState, MetaMetrics]]:
-    """``run(state, n)``: n meta-iterations under one jitted `lax.scan` (for `train_phase`)."""
+    """``run(state, n)``: n meta-iterations under one jitted `lax.scan` (for `train_phase`).
 
-    @jax.jit
-    def _scan(state: MetaState, length_marker: Array) -> tuple[MetaState, MetaMetrics]:
+    With ``algo.devices > 1`` the scan runs under `jax.shard_map` on the first that many local
+    devices, the state replicated; on a CPU, start Python with
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (``adaptax run`` does it).
+    """
+    def scan(state: MetaState, length_marker: Array) -> tuple[MetaState, MetaMetrics]:
         return lax.scan(lambda s, _: meta_iteration(algo, s), state, length_marker)
 
+    if algo.devices > 1:
+        if jax.local_device_count() < algo.devices:
+            raise ValueError(
+                f"devices={algo.devices} but JAX sees {jax.local_device_count()} local "
+                f"device(s); on a CPU start Python with XLA_FLAGS="
+                f"--xla_force_host_platform_device_count={algo.devices}")
+        mesh = jax.make_mesh((algo.devices,), (AXIS,),
+                             devices=jax.local_devices()[:algo.devices])
+        replicated = jax.sharding.PartitionSpec()
+        scan = jax.shard_map(scan, mesh=mesh, in_specs=replicated, out_specs=replicated,
+                             check_vma=False)
+    compiled = jax.jit(scan)
+
     def run(state: MetaState, n: int) -> tuple[MetaState, MetaMetrics]:
-        return _scan(state, jnp.zeros((n,), jnp.int32))
+        return compiled(state, jnp.zeros((n,), jnp.int32))
 
     return run
