@@ -244,6 +244,49 @@ def test_grid_points_and_agents_share_randomness(small):
     np.testing.assert_allclose(mdp.beb(mu[:3], rows[:3], n, 0, 0.1), both[1][:3], rtol=1e-6)
 
 
+def test_planner_cuts_the_documented_gamma_sums():
+    # the planner's batch-last segment ends and count sums are mdp_model's, bit for bit, and its
+    # fused kernel is max(q_max, backward_induction_batch on the normalised rows)
+    from adaptax.baselines import mdp_trials
+    from adaptax.baselines.planning import backward_induction_batch
+
+    rng = np.random.default_rng(3)
+    grid, num, num_states, num_actions, counted = 3, 7, 4, 2, 30
+    flat = np.zeros((grid, num, num_states * num_actions * num_states))
+    for g in range(grid):
+        for i in range(num):
+            np.add.at(flat[g, i], rng.integers(0, flat.shape[-1], counted), 1.0)
+    transitions = flat.reshape(grid, num, num_states, num_actions, num_states).astype(np.float32)
+    segments = mdp._count_segments(transitions)
+    end, m = mdp_trials._segment_ends_batch_last(transitions)
+    assert m == segments.num_counted == counted
+    local = segments.end - (np.arange(num) * (counted + 1))[:, None]  # ends within an instance
+    np.testing.assert_array_equal(end, (local * num + np.arange(num)[:, None]).transpose(0, 2, 1))
+    draws = mdp._shared_draws(5, 2, 1, (num, num_states, num_actions), counted)
+    running = mdp_trials._count_running(5, 2, 1, num, counted, np.empty((counted + 1, num)))
+    np.testing.assert_array_equal(running.T.reshape(-1), draws.count_running)
+    scratch = np.empty(end.shape[1:])
+    q_max = None
+    for g in range(grid):
+        count_exp = mdp_trials._count_exp_batch_last(running, end[g], scratch)
+        np.testing.assert_array_equal(np.asarray(count_exp), mdp._count_exp(draws, segments, g))
+        mean = rng.normal(size=(num_states, num_actions, num)).astype(np.float32)
+        scale = rng.uniform(0.2, 1.0, (num_states, num_actions, num)).astype(np.float32)
+        q = mdp_trials._plan_sample(
+            mean, scale, draws.reward_noise, draws.prior_exp, count_exp, q_max, H
+        )
+        gammas = (np.asarray(draws.prior_exp) + np.asarray(count_exp)).reshape(
+            num_states, num_actions, num_states, num
+        )
+        reward = mean + scale * np.asarray(draws.reward_noise)
+        alone = np.asarray(
+            backward_induction_batch(reward, gammas / gammas.sum(axis=2, keepdims=True), H)
+        )
+        expected = alone if q_max is None else np.maximum(np.asarray(q_max), alone)
+        np.testing.assert_allclose(np.asarray(q), expected, rtol=1e-6, atol=1e-5)
+        q_max = q
+
+
 def test_posterior_rows_have_dirichlet_moments():
     # S = 4, A = 1; in row s = 0 the counts are c = (0, 1, 4, 20), the other rows are unvisited.
     # 4000 instances = 4000 draws. The Gamma sums of row 0 (prior's Exp(1) + count part) are

@@ -263,14 +263,10 @@ def _shared_draws(
     prior = _generator(seed, _STREAM_DIRICHLET_PRIOR, episode, sample).random(
         (num, num_states, num_actions, num_states)
     )
-    count = _generator(seed, _STREAM_DIRICHLET_COUNTS, episode, sample).random((num, counted))
+    running = _count_running(seed, episode, sample, num, counted).T  # [N, m + 1]
     noise = _generator(seed, _STREAM_REWARD_SAMPLE, episode, sample).standard_normal(
         (num, num_states, num_actions)
     )
-    np.subtract(1.0, count, out=count)
-    np.log(count, out=count)  # log(1 - u) = -Exp(1)
-    running = np.zeros((num, counted + 1))
-    np.cumsum(count, axis=1, out=running[:, 1:])
     np.subtract(1.0, prior, out=prior)
     np.log(prior, out=prior)
     prior_exp = np.negative(prior, dtype=np.float32).reshape(num, -1)
@@ -279,6 +275,24 @@ def _shared_draws(
         count_running=running.reshape(-1),
         reward_noise=jax.device_put(np.moveaxis(noise.astype(np.float32), 0, -1).copy()),
     )
+
+
+def _count_running(
+    seed: int, episode: int, sample: int, num: int, counted: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Sample j's count block as running sums of -Exp(1), position-major: [m + 1, N] (into `out`).
+
+    Row 0 is 0; column i holds instance i's m draws summed in stream order (float64), so the
+    layout, not the values, differs from an instance-major [N, m + 1]. A gather at one entry's
+    segment ends across the instances then stays within a few rows.
+    """
+    uniform = _generator(seed, _STREAM_DIRICHLET_COUNTS, episode, sample).random((num, counted))
+    np.subtract(1.0, uniform, out=uniform)
+    np.log(uniform, out=uniform)  # log(1 - u) = -Exp(1)
+    out = np.empty((counted + 1, num)) if out is None else out
+    out[0] = 0.0
+    np.cumsum(uniform.T, axis=0, out=out[1:])
+    return out
 
 
 def _count_exp(draws: _SharedDraws, segments: _CountSegments, g: int) -> np.ndarray:

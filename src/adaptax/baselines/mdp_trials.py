@@ -3,8 +3,8 @@
 Every agent is vectorised over the N instances and over the grid points of its hyper-parameter: a
 Python loop runs over the episodes only (and, for posterior sampling, over the samples j, each
 drawn once and shared by every grid point that uses it). Planning and the H steps of an episode
-are jitted and vmapped (`planning.py` is written for one MDP; posterior samples go through its
-batch-last `backward_induction_batch`).
+are jitted and vmapped (`planning.py` is written for one MDP; posterior samples are planned batch
+last, as its `backward_induction_batch` does, in one fused kernel per sample and grid point).
 
 Example:
   >>> import numpy as np
@@ -39,8 +39,7 @@ from adaptax.baselines.mdp_model import (
     Counts,
     MDPOutcomes,
     _agent_noise,
-    _count_exp,
-    _count_segments,
+    _count_running,
     _EpisodeNoise,
     _Prior,
     _reward_posterior,
@@ -49,8 +48,8 @@ from adaptax.baselines.mdp_model import (
     mdp_outcomes,
 )
 from adaptax.baselines.planning import (
+    _next_value,
     backward_induction,
-    backward_induction_batch,
     extended_value_iteration,
 )
 from adaptax.envs.base import require_int
@@ -211,8 +210,60 @@ def _plan_ucrl2_batch(
     return _map_runs(one, counts, scaling)
 
 
-@partial(jax.jit, static_argnames=("horizon",))
 def _plan_sample(
+    mean: Array,
+    scale: Array,
+    noise: Array,
+    prior_exp: Array,
+    count_exp: Array,
+    q_max: Array | None,
+    horizon: int,
+) -> Array:
+    """max(q_max, q of one posterior sample per instance) for a batch of N instances.
+
+    Everything is batch last, the layout `backward_induction_batch` vectorises: the sample's
+    rewards mean + scale·noise ([S, A, N]), its rows the Gamma draws prior_exp + count_exp
+    ([S·A·S', N]) normalised over s'; q_max (None for the first sample: q alone) and the result
+    [H, S, A, N]. The same arithmetic as `backward_induction_batch` on those rows, with the max
+    taken inside the backward loop (no extra pass over q).
+    """
+    if q_max is None:
+        return _plan_first_sample(mean, scale, noise, prior_exp, count_exp, horizon)
+    return _plan_next_sample(mean, scale, noise, prior_exp, count_exp, q_max, horizon)
+
+
+def _sample_q(
+    mean: Array,
+    scale: Array,
+    noise: Array,
+    prior_exp: Array,
+    count_exp: Array,
+    q_max: Array | None,
+    horizon: int,
+) -> Array:
+    num_states, num_actions, num = mean.shape
+    gammas = (prior_exp + count_exp).reshape(num_states, num_actions, num_states, num)
+    rows = gammas / gammas.sum(axis=2, keepdims=True)
+    reward = mean + scale * noise
+
+    def step(v_next: Array, q_max_h: Array | None) -> tuple[Array, Array]:
+        q_h = reward + _next_value(rows, v_next)
+        return q_h.max(axis=1), q_h if q_max_h is None else jnp.maximum(q_max_h, q_h)
+
+    v_last = jnp.zeros((num_states, num), rows.dtype)
+    _, q = jax.lax.scan(step, v_last, q_max, length=horizon, reverse=True)
+    return q
+
+
+@partial(jax.jit, static_argnames=("horizon",))
+def _plan_first_sample(
+    mean: Array, scale: Array, noise: Array, prior_exp: Array, count_exp: Array, horizon: int
+) -> Array:
+    return _sample_q(mean, scale, noise, prior_exp, count_exp, None, horizon)
+
+
+@partial(jax.jit, static_argnames=("horizon",))
+def _plan_next_sample(
     mean: Array,
     scale: Array,
     noise: Array,
@@ -221,16 +272,52 @@ def _plan_sample(
     q_max: Array,
     horizon: int,
 ) -> Array:
-    """max(q_max, q of one posterior sample per instance) for a batch of N instances.
+    return _sample_q(mean, scale, noise, prior_exp, count_exp, q_max, horizon)
 
-    Everything is batch last, the layout `backward_induction_batch` vectorises: the sample's
-    rewards mean + scale·noise ([S, A, N]), its rows the Gamma draws prior_exp + count_exp
-    ([S·A·S', N]) normalised over s'; q_max and the result [H, S, A, N].
+
+def _aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised array on a 64-byte boundary: `jax.device_put` then aliases it (no copy)."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = np.empty(size + 64, np.uint8)
+    start = -raw.ctypes.data % 64
+    return raw[start : start + size].view(dtype).reshape(shape)
+
+
+def _segment_ends_batch_last(transitions: np.ndarray) -> tuple[np.ndarray, int]:
+    """Where each entry's count segment ends in `_count_running`'s sums: ([G, S·A·S', N], m).
+
+    The segments are `mdp_model._count_segments`'s; only the layout differs. Entry k of instance
+    i ends after its Σ_{k' <= k} c_k' count units, flat position (Σ_{k' <= k} c_k')·N + i of the
+    position-major [m + 1, N] running sums. Cumulated down the entry axis with the instances
+    last, the sum vectorises across instances, and each grid point's ends are in the batch-last
+    order the planner reads.
     """
-    num_states, num_actions, num = mean.shape
-    gammas = (prior_exp + count_exp).reshape(num_states, num_actions, num_states, num)
-    rows = gammas / gammas.sum(axis=2, keepdims=True)
-    return jnp.maximum(q_max, backward_induction_batch(mean + scale * noise, rows, horizon))
+    grid, num = transitions.shape[:2]
+    end = np.empty((grid, transitions[0, 0].size, num), np.intp)
+    end[...] = transitions.reshape(grid, num, -1).transpose(0, 2, 1)  # exact: small integers
+    np.cumsum(end, axis=1, out=end)
+    totals = end[:, -1]
+    if (totals != totals.flat[0]).any():  # every trial counts the same number of transitions
+        raise RuntimeError(f"trials counted different numbers of transitions: {set(totals.flat)}")
+    counted = int(totals.flat[0])
+    end *= num
+    end += np.arange(num, dtype=np.intp)
+    return end, counted
+
+
+def _count_exp_batch_last(running: np.ndarray, end: np.ndarray, at_end: np.ndarray) -> Array:
+    """`mdp_model._count_exp` for one grid point: the same float32 values [S·A·S', N], as a
+    device array, from `_count_running`'s sums and `_segment_ends_batch_last`'s ends [S·A·S', N].
+    `at_end` is a float64 [S·A·S', N] scratch buffer.
+
+    The gather writes batch last and the differences run along contiguous rows; the result is
+    written to a fresh 64-byte-aligned buffer that the device array aliases.
+    """
+    running.reshape(-1).take(end, out=at_end, mode="clip")  # in range; "raise" buffers `out`
+    out = _aligned_empty(at_end.shape, np.float32)
+    np.negative(at_end[0], out=out[0], casting="same_kind")
+    np.subtract(at_end[:-1], at_end[1:], out=out[1:], casting="same_kind")
+    return jax.device_put(out)
 
 
 # --------------------------------------------------------------------------- the trial loop
@@ -289,6 +376,11 @@ def _posterior_sampling_planner(
 
     Sample j of an episode uses the same draws at every grid point (common random numbers), so
     the draws are made once per j and shared; each grid point cuts its own Gamma sums out of them.
+    Per sample the count block's running sums are laid out position-major, and per (grid point,
+    sample) the host gathers them at the segment ends batch last and takes their differences
+    along contiguous rows into an aligned buffer the device array aliases; the jitted kernel adds
+    the prior's units, normalises, plans and keeps the running max. The values are those of
+    `mdp_model._count_exp` and `backward_induction_batch`, bit for bit (tested).
     """
     if prior.dirichlet != 1.0:  # the Exp-sum sampler needs integer Dirichlet parameters 1 + c
         raise ValueError(f"posterior sampling needs a Dirichlet(1) prior, got {prior.dirichlet}")
@@ -301,21 +393,29 @@ def _posterior_sampling_planner(
         grid, num, num_states, num_actions = counts.visits.shape
         host = Counts(*(np.asarray(c) for c in counts))
         mean, precision = _reward_posterior(host, prior)
-        mean = np.moveaxis(mean.astype(np.float32), 1, -1).copy()  # [G, S, A, N]
-        scale = np.moveaxis((1.0 / np.sqrt(precision)).astype(np.float32), 1, -1).copy()
-        segments = _count_segments(host.transitions)
-        q_max = [jnp.full((horizon, num_states, num_actions, num), -jnp.inf)] * grid
+        # per grid point [S, A, N] device arrays (slicing a device array per sample would cost a
+        # dispatch each)
+        mean = [jax.device_put(m) for m in np.moveaxis(mean.astype(np.float32), 1, -1).copy()]
+        scale = [
+            jax.device_put(s)
+            for s in np.moveaxis((1.0 / np.sqrt(precision)).astype(np.float32), 1, -1).copy()
+        ]
+        end, counted = _segment_ends_batch_last(host.transitions)
+        at_end = np.empty(end.shape[1:])
+        running = np.empty((counted + 1, num))
+        q_max: list[Array | None] = [None] * grid
         for j, active in enumerate(drawing):
-            draws = _shared_draws(
-                seed, episode, j, (num, num_states, num_actions), segments.num_counted
-            )
+            # the prior's units and the reward normals; the count block (counted=0 there) is
+            # drawn from its own stream by _count_running
+            draws = _shared_draws(seed, episode, j, (num, num_states, num_actions), 0)
+            _count_running(seed, episode, j, num, counted, running)
             for g in order[:active]:
                 q_max[g] = _plan_sample(
                     mean[g],
                     scale[g],
                     draws.reward_noise,
                     draws.prior_exp,
-                    _count_exp(draws, segments, g),
+                    _count_exp_batch_last(running, end[g], at_end),
                     q_max[g],
                     horizon,
                 )
