@@ -9,6 +9,7 @@ from jax.flatten_util import ravel_pytree
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
+from adaptax.rl import maml_rl_outer
 from adaptax.rl.losses import gaussian_kl, masked_mean
 
 
@@ -378,7 +379,8 @@ def test_subsampled_fvp_outputs_are_anchored_at_the_true_adapted_policy():
         theta, unravel = ravel_pytree(params)
 
         def anchored(t):
-            return mr._anchored_outputs(algo, unravel(t), (sub,), obs, (0.1,), (params, adapted))
+            return maml_rl_outer._anchored_outputs(algo, unravel(t), (sub,), obs, (0.1,),
+                                                   (params, adapted))
 
         np.testing.assert_allclose(anchored(theta)[0], net.apply(adapted, obs)[0], atol=1e-12)
         v = jax.random.normal(jax.random.PRNGKey(3), theta.shape, jnp.float64)
@@ -401,6 +403,7 @@ from jax.sharding import PartitionSpec as P
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
+from adaptax.rl import maml_rl_outer
 assert jax.local_device_count() == 2
 net = GaussianMLP(hidden=(8,), action_dim=2, init_log_std=-0.3)
 kw = dict(meta_batch=4, num_trajs=4, horizon=8, inner_lr=0.1, inner_steps=2,

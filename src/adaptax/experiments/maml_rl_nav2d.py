@@ -197,6 +197,8 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
     init = {"x": net.init(keys["init"], jnp.zeros((2,))),
             "oracle": net.init(keys["oracle_init"], jnp.zeros((4,)))}
     devices = devices_of(config)
+    if resume and "devices" not in run_dir.read_config()["config"]:
+        devices = 1  # a run started before `devices` existed trained on one device: keep it
     phases = {
         "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr, devices),
                  config.iterations, "x"),

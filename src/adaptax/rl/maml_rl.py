@@ -18,10 +18,13 @@ For a meta-batch of tasks T_i ~ p(T) (Finn et al. 2017, Algorithm 3):
    with Fisher-vector products of that KL (itself a function of θ through the inner step) by
    conjugate gradient and a backtracking line search (`adaptax.rl.trpo.trpo_step`).
 
-Steps 1–3 (sampling, advantages, the inner step) live in `adaptax.rl.maml_rl_inner` and are
-re-exported here. Cost: with the default ``hvp="gauss_newton"`` nearly all the time of an
-iteration goes into the CG's Fisher-vector products, each a Hessian-vector product of the inner
-loss plus a forward/backward pass on the post-adaptation states; ``fvp_subsample`` (rllab's
+Steps 1–3 (sampling, advantages, the inner step) live in `adaptax.rl.maml_rl_inner`, step 4 (the
+surrogate through the inner steps, its Fisher-vector products, the TRPO step) in
+`adaptax.rl.maml_rl_outer`; both are re-exported here.
+
+Cost: with the default ``hvp="gauss_newton"`` nearly all the time of an iteration goes into the
+CG's Fisher-vector products, each a Hessian-vector product of the inner loss plus a
+forward/backward pass on the post-adaptation states; ``fvp_subsample`` (rllab's
 ``subsample_factor``) computes them on a fraction of each task's trajectories, anchored at the
 true adapted policies, which the `maml-rl-nav2d` experiment uses (0.25: about 3.5× faster).
 
@@ -48,11 +51,9 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.flatten_util import ravel_pytree
 
 from adaptax.envs.base import require_int
 from adaptax.rl import linear_baseline
-from adaptax.rl.losses import gaussian_kl, gaussian_log_prob, importance_surrogate, masked_mean
 from adaptax.rl.maml_rl_inner import (
     ApplyFn,
     Batch,
@@ -66,10 +67,21 @@ from adaptax.rl.maml_rl_inner import (
     sample_and_adapt,
     sample_batch,
 )
-from adaptax.rl.trpo import TRPOInfo, backtracking_line_search, conjugate_gradient, trpo_step
+from adaptax.rl.maml_rl_outer import (
+    AXIS,
+    MetaMetrics,
+    OuterProblem,
+    fvp_sample,
+    gauss_newton_fvp,
+    outer_problem,
+    outer_update,
+    post_adaptation_surrogate,
+    rescale_to_kl,
+)
 from adaptax.types import Array, PRNGKey
 
 __all__ = [
+    "AXIS",
     "Batch",
     "MAMLRL",
     "MetaMetrics",
@@ -96,7 +108,6 @@ __all__ = [
 ]
 
 Params = Any
-AXIS = "devices"  # the mesh axis of data-parallel meta-training
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,143 +252,6 @@ class MetaState(NamedTuple):
     iteration: Array
 
 
-class MetaMetrics(NamedTuple):
-    """Per-iteration diagnostics.
-
-    Attributes:
-      loss: the TRPO surrogate loss after the update (the NaN guard watches it).
-      pre_return: mean undiscounted return of the trajectories sampled with θ (before adapting).
-      post_return: mean return with the adapted θ'_i (after ``inner_steps`` steps).
-      kl: mean KL of the accepted outer step.
-      step_fraction: accepted line-search fraction (0: step rejected).
-      std: mean policy standard deviation σ = exp(log σ) of θ.
-      inner_kl: mean KL(π_θ ‖ π_θ'_i) over the pre-adaptation states (how far the last inner
-        step moves the policy; the α/2 diagnosis watches it).
-      step_scale: the factor ``measured_step`` applied to the model's step (1 without it; > 1
-        where the Fisher's model overestimated the KL).
-    """
-
-    loss: Array
-    pre_return: Array
-    post_return: Array
-    kl: Array
-    step_fraction: Array
-    std: Array
-    inner_kl: Array
-    step_scale: Array
-
-
-def scored_steps(algo: MAMLRL, num_inner: int) -> tuple[int, ...]:
-    """Indices j of the chain θ_0 … θ_S whose returns the meta-objective scores."""
-    if algo.meta_objective == "all" and num_inner > 0:
-        return tuple(range(1, num_inner + 1))
-    return (num_inner,)
-
-
-def _sampled_by(pre_batches: tuple[Batch, ...], post_batch: Batch, j: int) -> Batch:
-    """The trajectories θ_j sampled: the inner batch D_j for j < S, the post batch for j = S."""
-    return pre_batches[j] if j < len(pre_batches) else post_batch
-
-
-def post_adaptation_surrogate(algo: MAMLRL, params: Params, pre_batches: tuple[Batch, ...],
-                              post_batch: Batch, lrs: tuple[float, ...]) -> Array:
-    """The meta-objective of one task as a function of θ, through the inner steps.
-
-        L'(θ) = mean_{j ∈ scored} mean_{D_j} [π_θj(θ)(a|s) / π_old(a|s) · Â_j],
-        θ_j(θ) = adapt(θ; D_0, …, D_{j−1}),
-
-    with π_old the policy that sampled D_j (its recorded log-probabilities); scored = {S} (the
-    paper, D_S = the post-adaptation batch) or {1, …, S} (``meta_objective="all"``). At θ = θ_old
-    its gradient is the MAML policy gradient (Finn et al. 2017, Algorithm 3, line 10).
-
-    Args:
-      algo: the settings.
-      params: θ.
-      pre_batches: the inner steps' batches (sampled with θ_old and its adaptations).
-      post_batch: D_S, sampled with θ_S(θ_old).
-      lrs: the inner step sizes.
-
-    Returns:
-      The scalar surrogate, to maximise.
-    """
-    chain = adapt_chain(algo, params, pre_batches, lrs)
-    values = []
-    for j in scored_steps(algo, len(pre_batches)):
-        batch = _sampled_by(pre_batches, post_batch, j)
-        mean, log_std = algo.apply_fn(chain[j], batch.obs)
-        logp = gaussian_log_prob(mean, log_std, batch.action)
-        values.append(importance_surrogate(logp, batch.log_prob, batch.advantage, batch.mask))
-    return jnp.mean(jnp.stack(values))
-
-
-def _anchored_outputs(algo: MAMLRL, params: Params, pre_batches: tuple[Batch, ...], obs: Any,
-                      lrs: tuple[float, ...], chain: tuple[Params, ...],
-                      steps: tuple[int, ...] | None = None) -> Any:
-    """Policy outputs on `obs` after inner steps that pass through the given chain θ_0, θ_1, …
-
-        θ̃_{j+1}(θ) = θ̃_j − α_j ∇L(θ̃_j; B_j) + c_j,   c_j = θ_{j+1} − (θ_j − α_j ∇L(θ_j; B_j)),
-        θ̃_0 = θ,   output = π_{θ̃_n}(· | obs)
-
-    with c_j held constant. At θ = θ_0 every θ̃_j equals θ_j exactly, and the Jacobian of the chain
-    is Π_j (I − α_j ∇²L(θ_j; B_j)). With B_j the full inner batches c_j = 0 and this is
-    `adapt_sequence`; with a subsample of them (``fvp_subsample``) it keeps the linearisation at
-    the true adapted policy and estimates only the inner Hessians from the subsample. With
-    `steps`, `obs` is a tuple (one array per step) and the outputs of θ̃_j on them are returned.
-    """
-    anchored = [params]
-    for batch, lr, a0, a1 in zip(pre_batches, lrs, chain[:-1], chain[1:], strict=True):
-        shift = lax.stop_gradient(jax.tree_util.tree_map(
-            jnp.subtract, a1, adapt_policy(algo, a0, batch, lr)))
-        anchored.append(jax.tree_util.tree_map(
-            jnp.add, adapt_policy(algo, anchored[-1], batch, lr), shift))
-    if steps is None:
-        return algo.apply_fn(anchored[-1], obs)
-    return tuple(algo.apply_fn(anchored[j], o) for j, o in zip(steps, obs, strict=True))
-
-
-def fvp_sample(algo: MAMLRL, batch: Batch) -> Batch:
-    """The part of a task-batched `Batch` (axes [tasks, K, T, …]) that the Fisher products use.
-
-    ``fvp_subsample_by="trajectory"``: trajectories 0 … ⌈fvp_subsample · K⌉ − 1 of each task.
-    ``"time"``: of every trajectory n the steps n mod r, n mod r + r, … (⌊T / r⌋ of them,
-    r = `MAMLRL.fvp_stride`); the per-trajectory fields (`episode_return`, `adv_scale`) are kept
-    whole. The advantages were computed on the whole trajectories before the cut.
-    """
-    if algo.fvp_subsample_by == "trajectory":
-        return jax.tree_util.tree_map(lambda x: x[:, :algo.fvp_trajs], batch)
-    stride = algo.fvp_stride
-    if stride == 1:
-        return batch
-    trajs = jnp.arange(algo.num_trajs)[:, None]
-    times = trajs % stride + stride * jnp.arange(algo.horizon // stride)[None, :]  # [K, T // r]
-    return batch._replace(**{name: getattr(batch, name)[:, trajs, times]
-                             for name in ("obs", "action", "reward", "mask", "log_prob",
-                                          "advantage")})
-
-
-def _policy_kl(apply_fn: ApplyFn, old: Params, new: Params, batch: Batch) -> Array:
-    m_old, s_old = apply_fn(old, batch.obs)
-    m_new, s_new = apply_fn(new, batch.obs)
-    return masked_mean(gaussian_kl(m_old, s_old, m_new, s_new), batch.mask)
-
-
-class OuterProblem(NamedTuple):
-    """The outer TRPO problem of one meta-batch, as functions of the pre-adaptation θ.
-
-    Attributes:
-      loss_fn: θ -> −(post-adaptation surrogate), averaged over tasks (to minimise).
-      kl_fn: θ -> mean KL of the adapted policies from those that sampled the data (all data).
-      outputs: θ -> the adapted policies' outputs on the Fisher-vector products' (sub)sample,
-        anchored at the sampled chain (``hvp="gauss_newton"`` only, else `None`).
-      kl_of_outputs: outputs -> mean KL from the old outputs (``"gauss_newton"`` only).
-    """
-
-    loss_fn: Callable[[Params], Array]
-    kl_fn: Callable[[Params], Array]
-    outputs: Callable[[Params], Any] | None
-    kl_of_outputs: Callable[[Any], Array] | None
-
-
 def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
                  key_sample: PRNGKey) -> tuple[Any, Batch, Any]:
     """Samples a meta-batch of tasks and adapts to each: steps 1–3 of the meta-iteration.
@@ -410,47 +284,6 @@ def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
     return pre, post, lax.stop_gradient(chain)
 
 
-def outer_problem(algo: MAMLRL, pre: Any, post: Batch, chain: Any) -> OuterProblem:
-    """Step 4's objective, trust region and Fisher outputs for the data of `sample_phase`."""
-    lrs = algo.step_sizes(algo.inner_steps)
-    steps = scored_steps(algo, len(lrs))
-
-    def loss_fn(p: Params) -> Array:
-        surrogate = jax.vmap(lambda b, c: post_adaptation_surrogate(algo, p, b, c, lrs))
-        return -jnp.mean(surrogate(pre, post))
-
-    def kl_fn(p: Params) -> Array:
-        def one(pre_batches, post_batch, old):
-            new = adapt_chain(algo, p, pre_batches, lrs)
-            return jnp.mean(jnp.stack([
-                _policy_kl(algo.apply_fn, old[j], new[j], _sampled_by(pre_batches, post_batch, j))
-                for j in steps]))
-
-        return jnp.mean(jax.vmap(one)(pre, post, chain))
-
-    if algo.hvp != "gauss_newton":
-        return OuterProblem(loss_fn, kl_fn, None, None)
-    pre_s = tuple(fvp_sample(algo, b) for b in pre)
-    post_s = fvp_sample(algo, post)
-    targets = tuple(_sampled_by(pre_s, post_s, j) for j in steps)
-
-    def outputs(p: Params) -> Any:
-        return jax.vmap(lambda b, t, a: _anchored_outputs(
-            algo, p, b, tuple(x.obs for x in t), lrs, a, steps))(pre_s, targets, chain)
-
-    old_out = tuple(jax.vmap(lambda a, t: algo.apply_fn(a, t.obs))(chain[j], t)
-                    for j, t in zip(steps, targets, strict=True))
-
-    def kl_of_outputs(out: Any) -> Array:
-        kls = []
-        for (m_old, s_old), (m_new, s_new), t in zip(old_out, out, targets, strict=True):
-            kl = gaussian_kl(m_old, s_old[:, None, None], m_new, s_new[:, None, None])
-            kls.append(jnp.mean(jax.vmap(masked_mean)(kl, t.mask)))
-        return jnp.mean(jnp.stack(kls))
-
-    return OuterProblem(loss_fn, kl_fn, outputs, kl_of_outputs)
-
-
 def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetrics]:
     """One meta-iteration: sample, adapt, sample again, TRPO step through the adaptation.
 
@@ -481,164 +314,6 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
     pre, post, chain = sample_phase(algo, state.params, key_tasks, key_sample)
     new_params, metrics = outer_update(algo, state.params, pre, post, chain)
     return MetaState(new_params, key, state.iteration + 1), metrics
-
-
-def _across_devices(algo: MAMLRL) -> Callable[[Any], Any]:
-    """The mean over the data-parallel devices (the identity on one device)."""
-    if algo.devices > 1:
-        return lambda tree: lax.pmean(tree, AXIS)
-    return lambda tree: tree
-
-
-def outer_update(algo: MAMLRL, theta: Params, pre: Any, post: Batch,
-                 chain: Any) -> tuple[Params, MetaMetrics]:
-    """Step 4: the TRPO step through the inner steps on this device's part of the meta-batch.
-
-    Every mean over tasks that TRPO needs (the surrogate and its gradient, the Fisher-vector
-    products, the line search's loss and KL) is the mean of the devices' means under
-    ``algo.devices > 1`` (equal task counts), so each device computes the same step.
-
-    Args:
-      algo: the settings.
-      theta: θ (the same on every device).
-      pre, post, chain: `sample_phase`'s output for this device's tasks.
-
-    Returns:
-      ``(new θ, MetaMetrics)``.
-    """
-    reduce = _across_devices(algo)
-    problem = outer_problem(algo, pre, post, chain)
-    if algo.hvp == "gauss_newton":
-        new_params, info, step_scale = _gauss_newton_trpo_step(
-            algo, problem.loss_fn, problem.kl_fn, problem.outputs, problem.kl_of_outputs, theta,
-            reduce)
-    else:
-        new_params, info = trpo_step(problem.loss_fn, problem.kl_fn, theta, max_kl=algo.max_kl,
-                                     cg_iters=algo.cg_iters, damping=algo.damping,
-                                     hvp=algo.hvp)
-        step_scale = jnp.ones(())
-    _, log_std = algo.apply_fn(theta, post.obs[0, 0, 0])
-    if algo.inner_steps:  # diagnostic on the first fvp_trajs trajectories of each task (cheap)
-        last = jax.tree_util.tree_map(lambda x: x[:, :algo.fvp_trajs], pre[-1])
-        inner_kl = jnp.mean(jax.vmap(
-            lambda a, b, batch: _policy_kl(algo.apply_fn, a, b, batch))(chain[-2], chain[-1],
-                                                                       last))
-        pre_return = jnp.mean(pre[0].episode_return)
-    else:
-        inner_kl = jnp.zeros(())
-        pre_return = jnp.mean(post.episode_return)
-    pre_return, post_return, inner_kl = reduce(
-        (pre_return, jnp.mean(post.episode_return), inner_kl))
-    metrics = MetaMetrics(
-        loss=info.loss_after,
-        pre_return=pre_return,
-        post_return=post_return,
-        kl=info.kl,
-        step_fraction=info.step_fraction,
-        std=jnp.mean(jnp.exp(log_std)),
-        inner_kl=inner_kl,
-        step_scale=step_scale,
-    )
-    return new_params, metrics
-
-
-def gauss_newton_fvp(outputs: Callable[[Array], Any], kl_of_outputs: Callable[[Any], Array],
-                     theta: Array, damping: float) -> Callable[[Array], Array]:
-    """v ↦ (Jᵀ ∇²k J + λI) v at θ, J = ∂o/∂θ, for a KL written as k(o(θ)) (flat θ).
-
-    Equal to the Hessian-vector product of k∘o at a point where ∂k/∂o = 0 (the old policy).
-    The outputs are linearised once; each product is a forward and a transposed sweep.
-
-    Args:
-      outputs: flat θ -> policy outputs o(θ) (any pytree).
-      kl_of_outputs: o -> mean KL from the fixed old outputs.
-      theta: the point (old parameters), flat.
-      damping: λ ≥ 0.
-
-    Returns:
-      The damped product as a function of a flat vector.
-    """
-    out0, j_v = jax.linearize(outputs, theta)
-    j_t = jax.linear_transpose(j_v, theta)
-    _, h_out = jax.linearize(jax.grad(kl_of_outputs), out0)
-    return lambda v: j_t(h_out(j_v(v)))[0] + damping * v
-
-
-def rescale_to_kl(kl_fn: Callable[[Array], Array], theta: Array, step: Array, max_kl: float,
-                  max_factor: float = 10.0) -> tuple[Array, Array]:
-    """The step along `step`'s direction whose true KL is δ, read off one KL evaluation.
-
-    Near the old policy KL(θ + t·d) ≈ ½ t² dᵀFd, so with κ = KL(θ + step) measured on all data
-
-        step' = c · step,   c = min(sqrt(δ / κ), max_factor)   (c = 1 when κ is 0 or not finite)
-
-    has KL ≈ δ whatever the curvature estimate that produced `step` (`max_factor` bounds the
-    extrapolation of a KL too small to read in float32). The line search then checks it as usual.
-
-    Args:
-      kl_fn: flat θ -> mean KL from the old policy.
-      theta: the old parameters (flat).
-      step: the proposed full step (flat).
-      max_kl: δ.
-      max_factor: the largest scale-up (10: a 100-fold curvature overestimate).
-
-    Returns:
-      ``(c · step, c)``.
-
-    Example:
-      >>> kl = lambda t: jnp.sum(t ** 2)          # the model's step has KL 0.04, four times δ
-      >>> step, c = rescale_to_kl(kl, jnp.zeros(2), jnp.array([0.2, 0.0]), max_kl=0.01)
-      >>> round(float(c), 3), round(float(kl(step)), 4)
-      (0.5, 0.01)
-    """
-    kl = kl_fn(theta + step)
-    ok = jnp.isfinite(kl) & (kl > 0)
-    factor = jnp.where(ok, jnp.sqrt(max_kl / jnp.where(ok, kl, 1.0)), 1.0)
-    factor = jnp.minimum(factor, max_factor)
-    return factor * step, factor
-
-
-def _gauss_newton_trpo_step(algo: MAMLRL, loss_fn, kl_fn, outputs, kl_of_outputs,
-                            params: Params, reduce: Callable[[Any], Any] = lambda t: t
-                            ) -> tuple[Params, TRPOInfo, Array]:
-    """TRPO step whose Fisher-vector products are Jᵀ H J through the inner step.
-
-    With o(θ) the adapted policies' outputs (means and log σ on the post-adaptation states) and
-    KL(θ) = k(o(θ)), the Hessian at θ_old is
-
-        ∇²KL = Jᵀ ∇²k J + Σ ∂k/∂o · ∇²o = Jᵀ ∇²k J,     J = ∂o/∂θ,
-
-    because ∂k/∂o = 0 where the new policy equals the old one (KL is minimal there). So the
-    exact Fisher-vector product needs only a Jacobian-vector product through the inner step, the
-    (diagonal, cheap) output-space Hessian ∇²k, and its transpose. `jax.linearize` evaluates the
-    inner step once per iteration; each CG product is then one forward and one transposed sweep
-    of the linearisation, instead of the third-order sweep of "exact" or the two second-order
-    gradients of "finite_difference". Same CG, scaling and line search as `trpo_step`.
-
-    `reduce` averages a device's values over the data-parallel devices: the functions given are
-    this device's means, each differentiated before it is reduced.
-    """
-    theta, unravel = ravel_pytree(params)
-    loss_before, g = reduce(jax.value_and_grad(lambda t: loss_fn(unravel(t)))(theta))
-    local_matvec = gauss_newton_fvp(lambda t: outputs(unravel(t)), kl_of_outputs, theta,
-                                    algo.damping)
-    matvec = lambda v: reduce(local_matvec(v))  # noqa: E731
-    flat_loss = lambda t: reduce(loss_fn(unravel(t)))  # noqa: E731
-    flat_kl = lambda t: reduce(kl_fn(unravel(t)))  # noqa: E731
-
-    direction, cg_info = conjugate_gradient(matvec, -g, algo.cg_iters)
-    curvature = jnp.vdot(direction, matvec(direction))
-    beta = jnp.where(curvature > 0,
-                     jnp.sqrt(2.0 * algo.max_kl / jnp.where(curvature > 0, curvature, 1.0)), 0.0)
-    step, scale = beta * direction, jnp.ones(())
-    if algo.measured_step:
-        step, scale = rescale_to_kl(flat_kl, theta, step, algo.max_kl)
-    search = backtracking_line_search(flat_loss, flat_kl, theta, step, loss_before,
-                                      max_kl=algo.max_kl)
-    info = TRPOInfo(loss_before=loss_before, loss_after=search.loss, kl=search.kl,
-                    step_fraction=search.step_fraction, cg_residual=cg_info.residual,
-                    accepted=search.accepted)
-    return unravel(search.params), info, scale
 
 
 def make_runner(algo: MAMLRL) -> Callable[[MetaState, int], tuple[MetaState, MetaMetrics]]:
