@@ -26,7 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/maml_sinusoid.py
 	$(BIN)/python benchmarks/rl2.py
 	$(BIN)/python benchmarks/rl2_devices.py
-	$(BIN)/python benchmarks/maml_rl.py
+	$(BIN)/python benchmarks/maml_rl.py --devices 2
 	$(BIN)/python benchmarks/baselines.py --preset paper
 
 lint: $(STAMP)
