@@ -210,6 +210,7 @@ def _plan_ucrl2_batch(
     return _map_runs(one, counts, scaling)
 
 
+@partial(jax.jit, static_argnames=("horizon",))
 def _plan_sample(
     mean: Array,
     scale: Array,
@@ -223,24 +224,10 @@ def _plan_sample(
 
     Everything is batch last, the layout `backward_induction_batch` vectorises: the sample's
     rewards mean + scale·noise ([S, A, N]), its rows the Gamma draws prior_exp + count_exp
-    ([S·A·S', N]) normalised over s'; q_max (None for the first sample: q alone) and the result
-    [H, S, A, N]. The same arithmetic as `backward_induction_batch` on those rows, with the max
-    taken inside the backward loop (no extra pass over q).
+    ([S·A·S', N]) normalised over s'; q_max (None for the first sample: q alone, a second
+    compilation) and the result [H, S, A, N]. The same arithmetic as `backward_induction_batch`
+    on those rows, with the max taken inside the backward loop (no extra pass over q).
     """
-    if q_max is None:
-        return _plan_first_sample(mean, scale, noise, prior_exp, count_exp, horizon)
-    return _plan_next_sample(mean, scale, noise, prior_exp, count_exp, q_max, horizon)
-
-
-def _sample_q(
-    mean: Array,
-    scale: Array,
-    noise: Array,
-    prior_exp: Array,
-    count_exp: Array,
-    q_max: Array | None,
-    horizon: int,
-) -> Array:
     num_states, num_actions, num = mean.shape
     gammas = (prior_exp + count_exp).reshape(num_states, num_actions, num_states, num)
     rows = gammas / gammas.sum(axis=2, keepdims=True)
@@ -253,26 +240,6 @@ def _sample_q(
     v_last = jnp.zeros((num_states, num), rows.dtype)
     _, q = jax.lax.scan(step, v_last, q_max, length=horizon, reverse=True)
     return q
-
-
-@partial(jax.jit, static_argnames=("horizon",))
-def _plan_first_sample(
-    mean: Array, scale: Array, noise: Array, prior_exp: Array, count_exp: Array, horizon: int
-) -> Array:
-    return _sample_q(mean, scale, noise, prior_exp, count_exp, None, horizon)
-
-
-@partial(jax.jit, static_argnames=("horizon",))
-def _plan_next_sample(
-    mean: Array,
-    scale: Array,
-    noise: Array,
-    prior_exp: Array,
-    count_exp: Array,
-    q_max: Array,
-    horizon: int,
-) -> Array:
-    return _sample_q(mean, scale, noise, prior_exp, count_exp, q_max, horizon)
 
 
 def _aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
