@@ -388,6 +388,22 @@ def test_run_mdp_grid(small):
     np.testing.assert_allclose(one[1], mdp.psrl(mu, rows, 2, 0), rtol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["paper", "clean"])
+def test_a_sequence_of_n_equals_separate_runs(small, mode):
+    """One run of the longest trial gives each shorter trial's totals exactly (every agent)."""
+    mu, rows = small
+    lengths = (3, 1, 4)
+    for name, grids in MDP_GRIDS.items():
+        grid = next(iter(grids.values()))[::7] if grids else None
+        values, totals = run_mdp_grid(name, mu, rows, lengths, 1, mode, grid=grid)
+        assert totals.shape == (len(lengths), len(values), len(mu))
+        for row, n in enumerate(lengths):
+            _, alone = run_mdp_grid(name, mu, rows, n, 1, mode, grid=grid)
+            np.testing.assert_array_equal(totals[row], alone, err_msg=f"{name}, n = {n}")
+    assert mdp.ucrl2(mu, rows, np.array([2, 3]), 0, [0.1, 0.2]).shape == (2, 2, len(mu))
+    assert mdp.random(mu, rows, [2], 0).shape == (1, len(mu))
+
+
 def test_instances_are_the_environments():
     from adaptax.envs.tabular_mdp import TabularMDP
 
@@ -406,6 +422,10 @@ def test_bad_inputs_raise(small):
         mdp.greedy(np.zeros((2, 0, 5)), np.zeros((2, 0, 5, 0)), 3, 0)
     with pytest.raises(ValueError, match="n \\(episodes per trial\\)"):
         mdp.psrl(mu, rows, 0, 0)
+    with pytest.raises(ValueError, match="n \\(episodes per trial\\)"):
+        mdp.psrl(mu, rows, (3, 0), 0)
+    with pytest.raises(ValueError, match="n is an empty sequence"):
+        run_mdp_grid("beb", mu, rows, (), 0)
     with pytest.raises(ValueError, match="epsilon must lie in"):
         mdp.epsilon_greedy(mu, rows, 3, 0, 1.5)
     with pytest.raises(ValueError, match="epsilon must lie in"):

@@ -35,6 +35,11 @@ Common random numbers, the priors and the posterior updates live in `mdp_model` 
 lists the random streams); the episodes, the planners and the trial loop in `mdp_trials`. This
 module holds the agents and their grids, and re-exports the public names of both.
 
+Every agent takes n, the episodes per trial, or a sequence of them: no agent looks at n and the
+random streams are drawn per episode, so the first n' episodes of a trial of n are exactly the
+trial of n', and one run of the longest trial gives every row of Table 2 (a leading axis over n in
+the result). The table's five rows then cost 100 episodes instead of 260.
+
 Example:
   >>> mu, p = mdp_instances(100)
   >>> psrl(mu, p, n=10, seed=0).shape                 # total reward per trial
@@ -145,13 +150,13 @@ def random(
     Args:
       reward_mean: [N, S, A] mean rewards μ of the N instances.
       transition: [N, S, A, S] transition rows.
-      n: episodes per trial, an integer >= 1.
+      n: episodes per trial, an integer >= 1, or a sequence of them (module docstring).
       seed: an integer >= 0 (common random numbers: see the module docstring).
       mode: "paper" or "clean" (no difference for this agent).
       horizon: H, steps per episode.
 
     Returns:
-      [N] total reward of each trial (float64).
+      [N] total reward of each trial (float64); [L, N] for a sequence of L values of n.
 
     Example:
       >>> mu, p = mdp_instances(300)
@@ -160,8 +165,13 @@ def random(
 
     Reference: Duan et al. 2017, Table 2 ("Random").
     """
-    instances, outcomes, seed = _prepare(reward_mean, transition, n, seed, horizon, mode)
-    return _run_trials(instances, outcomes, seed, np.ones(1), None, count_last=True)[0]
+    instances, outcomes, seed, episodes = _prepare(
+        reward_mean, transition, n, seed, horizon, mode
+    )
+    totals = _run_trials(
+        instances, outcomes, seed, np.ones(1), None, count_last=True, episodes=episodes
+    )
+    return totals[..., 0, :]
 
 
 def epsilon_greedy(
@@ -185,14 +195,15 @@ def epsilon_greedy(
     Args:
       reward_mean: [N, S, A] mean rewards μ.
       transition: [N, S, A, S] transition rows.
-      n: episodes per trial.
+      n: episodes per trial, or a sequence of them (module docstring).
       seed: an integer >= 0.
       epsilon: ε in [0, 1], or a sequence of them (run together as one batch).
       mode: "paper" or "clean".
       horizon: H.
 
     Returns:
-      [N] totals for a scalar ε, [G, N] for a sequence of G values.
+      [N] totals for a scalar ε, [G, N] for a sequence of G values; a leading axis over n
+      for a sequence of n.
 
     Example:
       >>> mu, p = mdp_instances(100)
@@ -201,13 +212,17 @@ def epsilon_greedy(
 
     Reference: TabulaRL ``EpsilonGreedy``; Duan et al. 2017, Table 2 (grid ε ∈ {0.1, ..., 1}).
     """
-    instances, outcomes, seed = _prepare(reward_mean, transition, n, seed, horizon, mode)
+    instances, outcomes, seed, episodes = _prepare(
+        reward_mean, transition, n, seed, horizon, mode
+    )
     eps, scalar = _as_grid("epsilon", epsilon, 0.0, 1.0)
 
     def planner(counts: Counts, episode: int) -> Array:
         return _plan_mean_batch(counts, _EGREEDY_PRIOR, horizon)
 
-    totals = _run_trials(instances, outcomes, seed, eps, planner, count_last=mode == "clean")
+    totals = _run_trials(
+        instances, outcomes, seed, eps, planner, count_last=mode == "clean", episodes=episodes
+    )
     return _finish(totals, scalar)
 
 
@@ -223,11 +238,12 @@ def greedy(
     """Greedy: `epsilon_greedy` with ε = 0 (always the posterior-mean MDP's optimal action).
 
     Args:
-      reward_mean: [N, S, A]; transition: [N, S, A, S]; n: episodes per trial; seed: >= 0;
+      reward_mean: [N, S, A]; transition: [N, S, A, S];
+      n: episodes per trial (or a sequence); seed: >= 0;
       mode: "paper" or "clean"; horizon: H.
 
     Returns:
-      [N] totals.
+      [N] totals ([L, N] for a sequence of n).
 
     Example:
       >>> mu, p = mdp_instances(300)
@@ -257,13 +273,15 @@ def opsrl(
     last transition not counted. Clean mode: prior N(1, 1) (the generating one), all counted.
 
     Args:
-      reward_mean: [N, S, A]; transition: [N, S, A, S]; n: episodes per trial; seed: >= 0.
+      reward_mean: [N, S, A]; transition: [N, S, A, S];
+      n: episodes per trial (or a sequence); seed: >= 0.
       num_samples: N >= 1, or a sequence of them (run together; sample j's draws are shared).
       mode: "paper" or "clean".
       horizon: H.
 
     Returns:
-      [N] totals for a scalar num_samples, [G, N] for a sequence of G values.
+      [N] totals for a scalar num_samples, [G, N] for a sequence of G values; a leading axis
+      over n for a sequence of n.
 
     Example:
       >>> mu, p = mdp_instances(100)
@@ -273,14 +291,17 @@ def opsrl(
     Reference: Osband & Van Roy, "Why is posterior sampling better than optimism for reinforcement
     learning?", ICML 2017 (optimistic PSRL); TabulaRL ``OptimisticPSRL``.
     """
-    instances, outcomes, seed = _prepare(reward_mean, transition, n, seed, horizon, mode)
+    instances, outcomes, seed, episodes = _prepare(
+        reward_mean, transition, n, seed, horizon, mode
+    )
     values, scalar = _as_grid("num_samples", num_samples, 1, math.inf)
     if not np.all(values == np.round(values)):
         raise ValueError(f"num_samples must be integers >= 1, got {num_samples!r}")
     prior = _TABULA_PRIOR if mode == "paper" else _TRUE_PRIOR
     planner = _posterior_sampling_planner(tuple(int(v) for v in values), prior, seed, horizon)
     totals = _run_trials(
-        instances, outcomes, seed, np.zeros(len(values)), planner, count_last=mode == "clean"
+        instances, outcomes, seed, np.zeros(len(values)), planner, count_last=mode == "clean",
+        episodes=episodes,
     )
     return _finish(totals, scalar)
 
@@ -299,12 +320,13 @@ def psrl(
     Exactly `opsrl` with num_samples = 1 (TabulaRL's OptimisticPSRL with nSamp = 1 is PSRL).
 
     Args:
-      reward_mean: [N, S, A]; transition: [N, S, A, S]; n: episodes per trial; seed: >= 0;
+      reward_mean: [N, S, A]; transition: [N, S, A, S];
+      n: episodes per trial (or a sequence); seed: >= 0;
       mode: "paper" (prior N(0, 1), paper: 138.1 at n = 10) or "clean" (prior N(1, 1));
       horizon: H.
 
     Returns:
-      [N] totals.
+      [N] totals ([L, N] for a sequence of n).
 
     Example:
       >>> mu, p = mdp_instances(300)
@@ -336,13 +358,15 @@ def beb(
     module docstring, quirk 4) or β/(1 + Σα) in clean mode.
 
     Args:
-      reward_mean: [N, S, A]; transition: [N, S, A, S]; n: episodes per trial; seed: >= 0.
+      reward_mean: [N, S, A]; transition: [N, S, A, S];
+      n: episodes per trial (or a sequence); seed: >= 0.
       scaling: >= 0, or a sequence of them (run together as one batch).
       mode: "paper" or "clean".
       horizon: H.
 
     Returns:
-      [N] totals for a scalar scaling, [G, N] for a sequence of G values.
+      [N] totals for a scalar scaling, [G, N] for a sequence of G values; a leading axis over
+      n for a sequence of n.
 
     Example:
       >>> mu, p = mdp_instances(100)
@@ -352,7 +376,9 @@ def beb(
     Reference: Kolter & Ng, "Near-Bayesian exploration in polynomial time", ICML 2009;
     TabulaRL ``BEB``.
     """
-    instances, outcomes, seed = _prepare(reward_mean, transition, n, seed, horizon, mode)
+    instances, outcomes, seed, episodes = _prepare(
+        reward_mean, transition, n, seed, horizon, mode
+    )
     scalings, scalar = _as_grid("scaling", scaling, 0.0, math.inf)
     prior = _TABULA_PRIOR if mode == "paper" else _TRUE_PRIOR
     scale = jnp.asarray(scalings, jnp.float32)
@@ -361,7 +387,8 @@ def beb(
         return _plan_beb_batch(counts, scale, prior, horizon, mode == "paper")
 
     totals = _run_trials(
-        instances, outcomes, seed, np.zeros(len(scalings)), planner, count_last=mode == "clean"
+        instances, outcomes, seed, np.zeros(len(scalings)), planner, count_last=mode == "clean",
+        episodes=episodes,
     )
     return _finish(totals, scalar)
 
@@ -387,13 +414,15 @@ def ucrl2(
     at every step and counts every transition.
 
     Args:
-      reward_mean: [N, S, A]; transition: [N, S, A, S]; n: episodes per trial; seed: >= 0.
+      reward_mean: [N, S, A]; transition: [N, S, A, S];
+      n: episodes per trial (or a sequence); seed: >= 0.
       scaling: >= 0, or a sequence of them (run together as one batch).
       mode: "paper" or "clean".
       horizon: H.
 
     Returns:
-      [N] totals for a scalar scaling, [G, N] for a sequence of G values.
+      [N] totals for a scalar scaling, [G, N] for a sequence of G values; a leading axis over
+      n for a sequence of n.
 
     Example:
       >>> mu, p = mdp_instances(100)
@@ -402,7 +431,9 @@ def ucrl2(
 
     Reference: Jaksch, Ortner & Auer, JMLR 2010; TabulaRL ``UCRL2`` and ``compute_qVals_EVI``.
     """
-    instances, outcomes, seed = _prepare(reward_mean, transition, n, seed, horizon, mode)
+    instances, outcomes, seed, episodes = _prepare(
+        reward_mean, transition, n, seed, horizon, mode
+    )
     scalings, scalar = _as_grid("scaling", scaling, 0.0, math.inf)
     scale = jnp.asarray(scalings, jnp.float32)
 
@@ -410,7 +441,8 @@ def ucrl2(
         return _plan_ucrl2_batch(counts, scale, jnp.float32(episode), horizon, mode == "paper")
 
     totals = _run_trials(
-        instances, outcomes, seed, np.zeros(len(scalings)), planner, count_last=mode == "clean"
+        instances, outcomes, seed, np.zeros(len(scalings)), planner, count_last=mode == "clean",
+        episodes=episodes,
     )
     return _finish(totals, scalar)
 
@@ -448,14 +480,15 @@ def run_mdp_agent(
         "ucrl2").
       reward_mean: [N, S, A] mean rewards of the N instances.
       transition: [N, S, A, S] transition rows.
-      n: episodes per trial.
+      n: episodes per trial, or a sequence of them (module docstring).
       seed: an integer >= 0 shared by every agent (common random numbers).
       mode: "paper" (the authors' quirks) or "clean".
       **hparams: the agent's hyper-parameter (`epsilon`, `num_samples` or `scaling`), a value or a
         sequence of values; `horizon` may be given too.
 
     Returns:
-      [N] totals, or [G, N] when the hyper-parameter is a sequence of G values.
+      [N] totals, or [G, N] when the hyper-parameter is a sequence of G values; a leading axis
+      over n for a sequence of n.
 
     Example:
       >>> mu, p = mdp_instances(100)
@@ -497,19 +530,24 @@ def run_mdp_grid(
 
     Args:
       name: an agent of `MDP_AGENTS`.
-      reward_mean: [N, S, A]; transition: [N, S, A, S]; n: episodes per trial; seed: >= 0.
+      reward_mean: [N, S, A]; transition: [N, S, A, S]; seed: >= 0.
+      n: episodes per trial, or a sequence of L of them: then one run of the longest gives the
+        totals after each (the first n' episodes of a trial are exactly the trial of n').
       mode: "paper" or "clean".
       grid: the values of the agent's hyper-parameter (default: `MDP_GRIDS[name]`).
       horizon: H.
       workers: threads, an integer >= 1 (at most the number of free cores).
 
     Returns:
-      (values, totals): the grid values and the totals [G, N], row g for values[g].
+      (values, totals): the grid values and the totals [G, N], row g for values[g]; [L, G, N]
+      for a sequence of n.
 
     Example:
       >>> mu, p = mdp_instances(100)
       >>> values, totals = run_mdp_grid("ucrl2", mu, p, n=10, seed=0, workers=2)
       >>> best = values[int(totals.mean(axis=1).argmax())]   # the best scaling on these instances
+      >>> run_mdp_grid("ucrl2", mu, p, n=(10, 25), seed=0)[1].shape   # Table 2's first two rows
+      (2, 21, 100)
 
     Reference: REFERENCE.md, "How the paper ran its baselines" (best mean per setting).
     """
@@ -520,7 +558,8 @@ def run_mdp_grid(
     if not MDP_GRIDS[name]:
         if grid is not None and len(grid) != 0:
             raise ValueError(f"{name} has no hyper-parameter; leave grid unset")
-        return ((),), agent(reward_mean, transition, n, seed, mode=mode, horizon=horizon)[None]
+        totals = agent(reward_mean, transition, n, seed, mode=mode, horizon=horizon)
+        return ((),), totals[..., None, :]
     (param,) = MDP_GRIDS[name]
     values = tuple(MDP_GRIDS[name][param] if grid is None else grid)
     if len(values) == 0:
@@ -535,7 +574,7 @@ def run_mdp_grid(
         )
 
     parts = map_grid(run, groups, len(groups))
-    totals = np.empty((len(values), parts[0].shape[-1]))
+    totals = np.empty((*parts[0].shape[:-2], len(values), parts[0].shape[-1]))
     for group, part in zip(groups, parts, strict=True):
-        totals[group] = part
+        totals[..., group, :] = part
     return values, totals

@@ -10,9 +10,12 @@ Example:
   >>> import numpy as np
   >>> from adaptax.baselines.mdp_model import mdp_instances
   >>> mu, p = mdp_instances(10)
-  >>> instances, outcomes, seed = _prepare(mu, p, n=10, seed=0, horizon=10, mode="paper")
+  >>> instances, outcomes, seed, episodes = _prepare(mu, p, 10, seed=0, horizon=10, mode="paper")
   >>> _run_trials(instances, outcomes, seed, np.ones(1), None, count_last=True).shape  # random
   (1, 10)
+  >>> _run_trials(instances, outcomes, seed, np.ones(1), None, count_last=True,
+  ...             episodes=(5, 10)).shape   # the totals after 5 and after 10 episodes
+  (2, 1, 10)
 
 Reference: Duan et al., "RL²: Fast reinforcement learning via slow reinforcement learning",
 arXiv:1611.02779, §3.2 and Table 2; Osband, Van Roy & Russo, TabulaRL
@@ -306,8 +309,14 @@ def _run_trials(
     planner: Planner | None,
     *,
     count_last: bool,
+    episodes: int | tuple[int, ...] | None = None,
 ) -> np.ndarray:
-    """Runs G × N trials (G = len(epsilon) grid points) and returns the totals [G, N]."""
+    """Runs G × N trials (G = len(epsilon) grid points) and returns the totals [G, N].
+
+    `episodes`: the trial length (None: every episode of `outcomes`), or a tuple of L lengths,
+    for totals [L, G, N] from one run of the longest: the first n' episodes of a trial are the
+    trial of n' (no agent here looks at n, and the random streams are drawn per episode).
+    """
     num_instances, num_states, num_actions = instances.reward_mean.shape
     _, n, horizon = outcomes.reward_noise.shape
     grid = len(epsilon)
@@ -319,8 +328,9 @@ def _run_trials(
     )
     flat_q = jnp.zeros((grid, num_instances, horizon, num_states, num_actions), jnp.float32)
     epsilon = jnp.asarray(epsilon, jnp.float32)
+    lengths = (n,) if episodes is None or isinstance(episodes, int) else episodes
     rewards = []
-    for episode in range(n):
+    for episode in range(max(lengths)):
         q = flat_q if planner is None else planner(counts, episode)
         noise = _agent_noise(outcomes, seed, episode, num_actions)
         counts, reward = _run_episodes(
@@ -333,7 +343,9 @@ def _run_trials(
             count_last=count_last,
         )
         rewards.append(reward)
-    return np.sum([np.asarray(r, np.float64) for r in rewards], axis=0)
+    running = np.cumsum([np.asarray(r, np.float64) for r in rewards], axis=0)
+    totals = running[np.asarray(lengths) - 1]
+    return totals if isinstance(episodes, tuple) else totals[0]
 
 
 def _posterior_sampling_planner(
@@ -400,12 +412,23 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
+def _episode_counts(n: Any) -> int | tuple[int, ...]:
+    """n as an int, or as a tuple of ints when it is a sequence (one trial run, several totals)."""
+    if isinstance(n, bool) or not isinstance(n, Sequence | np.ndarray):
+        return require_int("n (episodes per trial)", n, minimum=1)
+    if len(n) == 0:
+        raise ValueError("n is an empty sequence; give at least one number of episodes")
+    return tuple(require_int("n (episodes per trial)", v, minimum=1) for v in np.ravel(n))
+
+
 def _prepare(
-    reward_mean: Any, transition: Any, n: int, seed: int, horizon: int, mode: str
-) -> tuple[_Instances, MDPOutcomes, int]:
-    """Validates the user-facing inputs and builds the instance arrays and the outcomes."""
+    reward_mean: Any, transition: Any, n: Any, seed: int, horizon: int, mode: str
+) -> tuple[_Instances, MDPOutcomes, int, int | tuple[int, ...]]:
+    """Validates the user-facing inputs; builds the instance arrays, the outcomes (for the longest
+    trial) and the episode counts (`_episode_counts`)."""
     _check_mode(mode)
-    n = require_int("n (episodes per trial)", n, minimum=1)
+    episodes = _episode_counts(n)
+    n = episodes if isinstance(episodes, int) else max(episodes)
     seed = require_int("seed", seed, minimum=0)
     horizon = require_int("horizon", horizon, minimum=1)
     reward_mean = np.asarray(reward_mean, np.float64)
@@ -428,7 +451,7 @@ def _prepare(
         reward_mean=jnp.asarray(reward_mean, jnp.float32),
         transition_cdf=jnp.asarray(np.cumsum(transition, axis=-1), jnp.float32),
     )
-    return instances, mdp_outcomes(num_instances, n, horizon, seed), seed
+    return instances, mdp_outcomes(num_instances, n, horizon, seed), seed, episodes
 
 
 def _as_grid(name: str, value: Any, low: float, high: float) -> tuple[np.ndarray, bool]:
@@ -449,4 +472,5 @@ def _as_grid(name: str, value: Any, low: float, high: float) -> tuple[np.ndarray
 
 
 def _finish(totals: np.ndarray, scalar: bool) -> np.ndarray:
-    return totals[0] if scalar else totals
+    """Drops the grid axis (second to last) of [..., G, N] totals for a scalar hyper-parameter."""
+    return totals[..., 0, :] if scalar else totals

@@ -133,16 +133,16 @@ def run_mdps(config: MDPBaselinesConfig, run_dir: RunDir, resume: bool = False) 
     tasks = instances(TabularMDP(), config.instances)
     reward_mean = np.asarray(tasks.reward_mean, dtype=np.float64)
     transition = np.asarray(tasks.transition, dtype=np.float64)
+    # one run of the longest trial per agent gives every row (`mdp.run_mdp_grid` with a sequence n)
+    runs = {agent: mdp_agents.run_mdp_grid(
+        agent, reward_mean, transition, config.n, config.seed, config.mode,
+        grid=_mdp_grid(agent, config), workers=config.workers) for agent in config.agents}
     rows = []
-    for n in config.n:
+    for row, n in enumerate(config.n):
         paper = MDP_PAPER.get(n)
         scores, cells = {}, {}
         for agent in config.agents:
-            grid = _mdp_grid(agent, config)
-            values, totals = mdp_agents.run_mdp_grid(
-                agent, reward_mean, transition, n, config.seed, config.mode,
-                grid=grid, workers=config.workers)
-            totals = np.asarray(totals, dtype=np.float64)
+            values, totals = runs[agent][0], np.asarray(runs[agent][1][row], dtype=np.float64)
             means = totals.mean(axis=1)
             best = int(np.argmax(means))
             key = next(iter(mdp_agents.MDP_GRIDS[agent]), None)
