@@ -414,7 +414,7 @@ def _check_mode(mode: str) -> str:
 
 def _episode_counts(n: Any) -> int | tuple[int, ...]:
     """n as an int, or as a tuple of ints when it is a sequence (one trial run, several totals)."""
-    if isinstance(n, bool) or not isinstance(n, Sequence | np.ndarray):
+    if isinstance(n, str) or not isinstance(n, Sequence | np.ndarray) or np.ndim(n) == 0:
         return require_int("n (episodes per trial)", n, minimum=1)
     if len(n) == 0:
         raise ValueError("n is an empty sequence; give at least one number of episodes")
