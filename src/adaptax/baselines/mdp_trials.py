@@ -11,7 +11,8 @@ Example:
   >>> from adaptax.baselines.mdp_model import mdp_instances
   >>> mu, p = mdp_instances(10)
   >>> instances, outcomes, seed, episodes = _prepare(mu, p, 10, seed=0, horizon=10, mode="paper")
-  >>> _run_trials(instances, outcomes, seed, np.ones(1), None, count_last=True).shape  # random
+  >>> _run_trials(instances, outcomes, seed, np.ones(1), None, count_last=True,
+  ...             episodes=episodes).shape  # random
   (1, 10)
   >>> _run_trials(instances, outcomes, seed, np.ones(1), None, count_last=True,
   ...             episodes=(5, 10)).shape   # the totals after 5 and after 10 episodes
@@ -309,13 +310,13 @@ def _run_trials(
     planner: Planner | None,
     *,
     count_last: bool,
-    episodes: int | tuple[int, ...] | None = None,
+    episodes: int | tuple[int, ...],
 ) -> np.ndarray:
     """Runs G × N trials (G = len(epsilon) grid points) and returns the totals [G, N].
 
-    `episodes`: the trial length (None: every episode of `outcomes`), or a tuple of L lengths,
-    for totals [L, G, N] from one run of the longest: the first n' episodes of a trial are the
-    trial of n' (no agent here looks at n, and the random streams are drawn per episode).
+    `episodes`: the trial length, or a tuple of L lengths for totals [L, G, N] from one run of the
+    longest (`outcomes` holds its episodes): the first n' episodes of a trial are the trial of n'
+    (no agent here looks at n, and the random streams are drawn per episode).
     """
     num_instances, num_states, num_actions = instances.reward_mean.shape
     _, n, horizon = outcomes.reward_noise.shape
@@ -328,9 +329,8 @@ def _run_trials(
     )
     flat_q = jnp.zeros((grid, num_instances, horizon, num_states, num_actions), jnp.float32)
     epsilon = jnp.asarray(epsilon, jnp.float32)
-    lengths = (n,) if episodes is None or isinstance(episodes, int) else episodes
     rewards = []
-    for episode in range(max(lengths)):
+    for episode in range(n):
         q = flat_q if planner is None else planner(counts, episode)
         noise = _agent_noise(outcomes, seed, episode, num_actions)
         counts, reward = _run_episodes(
@@ -344,8 +344,7 @@ def _run_trials(
         )
         rewards.append(reward)
     running = np.cumsum([np.asarray(r, np.float64) for r in rewards], axis=0)
-    totals = running[np.asarray(lengths) - 1]
-    return totals if isinstance(episodes, tuple) else totals[0]
+    return running[np.asarray(episodes) - 1]  # [G, N] for one length, [L, G, N] for a tuple
 
 
 def _posterior_sampling_planner(
