@@ -30,6 +30,69 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def _git_commit() -> str | None:
+    """The commit of the adaptax checkout this code runs from (``+dirty`` with local changes),
+    or None outside a git checkout."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty.strip() else "") if commit else None
+
+
+def provenance() -> dict[str, Any]:
+    """What produced a result: adaptax version and commit, library versions, platform, devices.
+
+    Example:
+      >>> sorted(provenance())[:3]
+      ['adaptax', 'backend', 'commit']
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    import jax
+    import jaxlib
+    import numpy as np
+
+    try:
+        adaptax_version = version("adaptax")
+    except PackageNotFoundError:
+        adaptax_version = None
+    devices = jax.devices()
+    return {
+        "adaptax": adaptax_version,
+        "commit": _git_commit(),
+        "cpu_count": os.cpu_count(),
+        "device_count": len(devices),
+        "device_kind": devices[0].device_kind,
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "process_count": jax.process_count(),
+        "python": platform.python_version(),
+        "backend": jax.default_backend(),
+    }
+
+
+def provenance_text(results: dict[str, Any]) -> str:
+    """One line for reports: the software and hardware a ``results.json`` was produced with."""
+    p = results.get("provenance")
+    if not p:
+        return "Not recorded."
+    commit = (p.get("commit") or "no git checkout")[:12] + (
+        "+dirty" if str(p.get("commit", "")).endswith("+dirty") else "")
+    return (f"adaptax {p.get('adaptax')} (commit {commit}), jax {p.get('jax')}, jaxlib "
+            f"{p.get('jaxlib')}, Python {p.get('python')}; {p.get('device_count')} × "
+            f"{p.get('device_kind')} ({p.get('backend')}), {p.get('cpu_count')} CPU cores, "
+            f"{p.get('process_count')} process(es); {p.get('platform')}.")
+
+
 class RunDir:
     """A run folder on disk; create one with :meth:`create`, open one with :meth:`open`."""
 
@@ -131,7 +194,10 @@ class RunDir:
 
     # results.json and report.md ----------------------------------------------------------------
     def write_results(self, results: dict[str, Any]) -> None:
-        _atomic_write_text(self.path / "results.json", json.dumps(results, indent=1) + "\n")
+        """Writes ``results.json`` atomically, with the software and hardware that produced it
+        (``provenance``) unless the record already carries them."""
+        record = {**results, "provenance": results.get("provenance") or provenance()}
+        _atomic_write_text(self.path / "results.json", json.dumps(record, indent=1) + "\n")
 
     def read_results(self) -> dict[str, Any]:
         path = self.path / "results.json"

@@ -49,11 +49,24 @@ def test_smoke_run_writes_results_report_and_figures(tmp_path, capsys):
     assert len(results["adaptation_diagnostics"]["maml"]["adv_std"]) == 3
     report = (out / "report.md").read_text()
     assert "pre-adaptation (0 steps)" in report and "after 3 steps" in report
-    assert f"α = {sel['chosen']:g} chosen on held-out goals" in report
+    assert f"α = {sel['chosen']:g} chosen on the validation goals" in report
     assert "| MAML | paper | -40.4 | -11.7 | -3.3 | -3.2 |" in report
+    assert "| MAML | ours (`smoke`) |" in report
+    assert "Not comparable with the paper's numbers" in report  # smoke's horizon is 20
+    # the protocol: test goals from the test split, the step size chosen on validation goals
+    assert results["splits"]["test"] == {"split": "test", "first_seed": 1_000_000, "num": 4}
+    assert results["splits"]["validation"]["split"] == "validation"
+    assert "test split, instance seeds 1000000…1000003" in report
+    # same-goal comparisons: MAML minus random init after each step, from the per-goal returns
+    comp = results["comparisons"]["random"]
+    rand = np.asarray(results["methods"]["random"]["per_task"])
+    assert len(comp) == 3
+    np.testing.assert_allclose([c["diff"] for c in comp], (per_task - rand).mean(0)[1:],
+                               rtol=1e-6, atol=1e-9)
+    assert results["provenance"]["jax"] and results["provenance"]["device_count"] >= 1
     assert "| random init | paper | -82.7 | -58.0 | -53.8 | -46.8 |" in report
     printed = capsys.readouterr().out
-    assert "| MAML | ours |" in printed and str(out) in printed
+    assert "| MAML | ours (`smoke`) |" in printed and str(out) in printed
 
 
 def test_results_table_labels_pre_and_post_adaptation():
@@ -68,13 +81,19 @@ def test_results_table_labels_pre_and_post_adaptation():
 
 def test_config_validation():
     exp = registry.get("maml-rl-nav2d")
+    # `paper` is the paper's method: one trained REINFORCE step at α = 0.1, meta-batch 20 × 20
+    # trajectories, 500 iterations, TRPO with rllab's damping and Fisher products on all data
     paper = exp.make_config("paper")
-    assert paper.iterations == 500 and paper.train_inner_steps == 3
-    assert paper.meta_objective == "all"
-    assert (paper.fvp_subsample_by, paper.inner_estimator) == ("time", "lvc")
-    one = exp.make_config("paper-1step")
-    assert (one.iterations, one.train_inner_steps, one.meta_objective) == (500, 1, "last")
-    assert (one.fvp_subsample_by, one.inner_estimator) == ("trajectory", "reinforce")
+    assert (paper.iterations, paper.train_inner_steps, paper.meta_objective) == (500, 1, "last")
+    assert (paper.inner_estimator, paper.inner_lr, paper.meta_batch) == ("reinforce", 0.1, 20)
+    assert (paper.num_trajs, paper.max_kl, paper.damping, paper.fvp_subsample) == (
+        20, 0.01, 1e-5, 1.0)
+    assert (paper.eval_tasks, paper.eval_trajs, paper.later_lr_factor) == (400, 40, 0.5)
+    code = exp.make_config("paper-code")  # the authors' released scripts
+    assert (code.iterations, code.inner_lr, code.finetune_lrs) == (100, 0.5, (0.5,))
+    ours = exp.make_config("lvc-3step")
+    assert (ours.train_inner_steps, ours.meta_objective) == (3, "all")
+    assert (ours.fvp_subsample_by, ours.inner_estimator) == ("time", "lvc")
     with pytest.raises(ConfigError):
         exp.make_config("smoke", {"methods": ("pretrained",)})
     with pytest.raises(ConfigError):

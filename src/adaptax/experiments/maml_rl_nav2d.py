@@ -2,9 +2,11 @@
 
 Trains MAML (REINFORCE inner step, TRPO outer step), a pretrained policy (multi-task TRPO on all
 tasks, no inner step) and an oracle (TRPO with the goal in the observation); a randomly initialised
-policy is the fourth row. Evaluation as the authors' code: 40 test goals (`instances(env, 40)`),
-returns after 0, 1, 2, 3 policy-gradient steps with 40 trajectories per step (α, then α/2 for
-later steps), mean ± standard error over the goals. Step 0 is the PRE-adaptation return.
+policy is the fourth row. Evaluation as the authors' code, on more goals: returns after 0, 1, 2, 3
+policy-gradient steps with 40 trajectories per step (α, then α/2 for later steps), mean ± standard
+error over 400 goals of the test split (`protocol.split_instances`; the paper used 40, too few to
+tell −3.3 from −4). Fine-tuning step sizes are chosen on goals of the validation split. Step 0 is
+the PRE-adaptation return.
 """
 
 from __future__ import annotations
@@ -18,16 +20,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from adaptax.envs.navigation2d import Navigation2D
-from adaptax.envs.registry import instances
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
+from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
 from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import AUTO_HOST_DEVICES, auto_devices, train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
 from adaptax.rl.losses import gaussian_kl, masked_mean
-from adaptax.runs import RunDir
+from adaptax.runs import RunDir, provenance_text
 
 NAME = "maml-rl-nav2d"
 METHODS = ("maml", "pretrained", "random", "oracle")
@@ -73,7 +75,7 @@ class Nav2DConfig:
     hidden: tuple[int, ...] = param((100, 100), "policy hidden widths (paper: 100, 100)", min=1)
     policy_init: str = param(
         "glorot_uniform", "policy weight initialisation: glorot_uniform (the authors' code) or "
-        "lecun_normal (Flax's default, used by runs before 2026-12-02)",
+        "lecun_normal (Flax's default)",
         choices=("glorot_uniform", "lecun_normal"))
     max_kl: float = param(0.01, "TRPO trust region: mean KL (paper: 0.01)", min=0,
                           min_exclusive=True)
@@ -97,7 +99,7 @@ class Nav2DConfig:
                      "(the paper's code)", choices=("gauss_newton", "exact", "finite_difference"))
     methods: tuple[str, ...] = param(METHODS, "methods to train and evaluate", choices=METHODS,
                                      unique=True)
-    eval_tasks: int = param(40, "test goals (paper: 40)", min=2)
+    eval_tasks: int = param(400, "test goals, from the test split (paper: 40)", min=2)
     eval_trajs: int = param(40, "trajectories per adaptation step at test (paper: 40)", min=2)
     eval_steps: int = param(3, "policy-gradient steps at test (paper: 3)", min=1, max=10)
     finetune_lrs: tuple[float, ...] = param(
@@ -105,8 +107,8 @@ class Nav2DConfig:
         "grid of first fine-tuning step sizes for pretrained and random init (later steps "
         "times later_lr_factor), chosen on held-out goals", min=0,
         min_exclusive=True)
-    select_tasks: int = param(20, "held-out goals (not the test goals) for choosing the "
-                              "fine-tuning step size", min=2)
+    validation_tasks: int = param(40, "goals of the validation split on which the fine-tuning "
+                                  "step size is chosen", min=2)
     figure_goals: int = param(3, "goals drawn in the trajectory figure", min=1, max=8)
     chunk: int = param(10, "iterations per compiled dispatch, checkpoint and log line", min=1)
     devices: int = param(
@@ -142,24 +144,34 @@ def devices_of(config: Nav2DConfig) -> int:
     return auto_devices(lambda count: config.meta_batch % count == 0)
 
 
+# The paper's method and budget (REFERENCE.md "MAML — reinforcement learning"): one trained inner
+# REINFORCE step at α = 0.1, meta-batch 20 × 20 trajectories, TRPO δ = 0.01 with rllab's damping
+# 1e-5 and Fisher products on all the data, 500 iterations.
+_PAPER = {"iterations": 500, "baseline_iterations": 500, "chunk": 25, "damping": 1e-5,
+          "fvp_subsample": 1.0}
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"iterations": 2, "baseline_iterations": 2, "meta_batch": 2, "num_trajs": 4,
               "horizon": 20, "hidden": (16, 16), "cg_iters": 3, "eval_tasks": 4,
               "eval_trajs": 4, "figure_goals": 2, "chunk": 1, "finetune_lrs": (0.1, 0.5),
-              "select_tasks": 4},
-    # 60 iterations: with the authors' initialisation 30 left MAML level with pretrained after
-    # one step (docs/maml-rl-nav2d.md, "Initialisation").
+              "validation_tasks": 4},
+    # a few CPU minutes: 60 iterations of each phase, 10 trajectories per task
     "default": {"iterations": 60, "baseline_iterations": 60, "num_trajs": 10},
-    # The paper's budget, meta-trained through all three test-time steps (α, α/2, α/2) on the
-    # mean of their returns: the fix of the α/2 overshoot; the Fisher subsample drawn by time
-    # step (sizes the step right) and ProMP's LVC inner loss (stops the σ collapse that the
-    # right step size exposes). All measured in docs/maml-rl-nav2d.md.
-    "paper": {"iterations": 500, "baseline_iterations": 500, "chunk": 25,
-              "train_inner_steps": 3, "meta_objective": "all", "fvp_subsample_by": "time",
-              "inner_estimator": "lvc"},
-    # The paper's method to the letter: one trained step; the later α/2 steps overshoot.
-    "paper-1step": {"iterations": 500, "baseline_iterations": 500, "chunk": 25},
+    "paper": _PAPER,
+    # The authors' released navigation script and test script (cbfinn/maml_rl
+    # maml_examples/maml_trpo_point.py, test_maml_point.py): fast learning rate 0.5, 100
+    # iterations, every method fine-tuned at 0.5 then 0.25 with 40 trajectories per step.
+    "paper-code": {**_PAPER, "iterations": 100, "baseline_iterations": 100, "chunk": 10,
+                   "inner_lr": 0.5, "finetune_lrs": (0.5,)},
+    # Ours, beyond the paper: meta-trained through all three test steps on the mean of their
+    # returns, ProMP's LVC inner loss, Fisher products on every 4th time step (damping 0.1).
+    "lvc-3step": {"iterations": 500, "baseline_iterations": 500, "chunk": 25,
+                  "train_inner_steps": 3, "meta_objective": "all", "fvp_subsample_by": "time",
+                  "inner_estimator": "lvc"},
 }
+
+
+# The trajectory figure's goals: validation-split seeds from this offset on (not the test goals).
+FIGURE_OFFSET = 10_000
 
 
 def _keys(seed: int) -> dict[str, Any]:
@@ -252,7 +264,7 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
     """Returns after 0…eval_steps steps on the test goals, mean ± standard error."""
     steps = config.eval_steps
     env = Navigation2D(horizon=config.horizon)
-    tasks = instances(env, config.eval_tasks)
+    tasks = split_instances(env, "test", config.eval_tasks)
     task_keys = jax.random.split(keys["eval"], config.eval_tasks)
 
     def curves(algo: mr.MAMLRL, params: Any, n_steps: int, task_batch: Any,
@@ -288,14 +300,34 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
                   "steps; j = 0 is BEFORE adaptation; mean and standard error over test goals",
         "eval_tasks": config.eval_tasks,
         "eval_trajs": config.eval_trajs,
+        "splits": {"test": split_record("test", config.eval_tasks),
+                   "validation": split_record("validation", config.validation_tasks),
+                   "figure": split_record("validation", config.figure_goals, FIGURE_OFFSET)},
         "steps": list(range(steps + 1)),
         "step_sizes": {m: list(_algo(config, False, 1, lrs[m]).step_sizes(steps))
                        for m in trained if m != "oracle"},
         "finetune_lr_selection": selection,
         "methods": methods,
+        "comparisons": _comparisons(methods),
         "adaptation_diagnostics": diagnostics,
         "trajectories": _trajectories(config, trained, lrs, keys["figure"]),
     }
+
+
+def _comparisons(methods: dict[str, Any]) -> dict[str, Any]:
+    """MAML against each other adapted method on the same test goals, after every step ≥ 1:
+    one-sided Welch tests (`protocol.compare`)."""
+    if "maml" not in methods:
+        return {}
+    maml_curve = np.asarray(methods["maml"]["per_task"])
+    out: dict[str, Any] = {}
+    for other in ("pretrained", "random"):
+        if other not in methods:
+            continue
+        curve = np.asarray(methods[other]["per_task"])
+        out[other] = [compare(maml_curve[:, j], {other: curve[:, j]})[other]
+                      for j in range(1, maml_curve.shape[1])]
+    return out
 
 
 def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any) -> dict[str, Any]:
@@ -303,17 +335,16 @@ def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any) -> dict[str, 
 
         α* = argmax_{α ∈ finetune_lrs} mean_{goals, j = 1…eval_steps} R_j(α),
 
-    R_j the return after j steps (α, then later_lr_factor·α), on `select_tasks` goals drawn from
-    seeds 20000, 20001, … (disjoint from the test goals, seeds 0…eval_tasks−1), with `eval_trajs`
-    trajectories per step. The same idea as `adaptax.meta.pretrain.choose_finetune_lr`: the
+    R_j the return after j steps (α, then later_lr_factor·α), on `validation_tasks` goals of the
+    validation split (disjoint from the test goals), with `eval_trajs` trajectories per step. The same idea as `adaptax.meta.pretrain.choose_finetune_lr`: the
     paper tuned its baselines' step sizes; a fixed α under-serves them.
 
     Returns:
       ``{"grid", "scores", "chosen"}`` (scores: mean post-adaptation return per α).
     """
     env = Navigation2D(horizon=config.horizon)
-    goals = instances(env, config.select_tasks, start_seed=20_000)
-    keys = jax.random.split(key, config.select_tasks)
+    goals = split_instances(env, "validation", config.validation_tasks)
+    keys = jax.random.split(key, config.validation_tasks)
     algo = _algo(config, False, 1, config.inner_lr)
     curve_fn = _curve_fn(algo, config.eval_steps, config.eval_trajs)  # shared with `evaluate`
     unit = jnp.asarray(algo.step_sizes(config.eval_steps), jnp.float32) / config.inner_lr
@@ -364,7 +395,7 @@ def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, f
                   key) -> dict[str, Any]:
     """Positions of one sampled trajectory per goal before and after 1…eval_steps steps."""
     env = Navigation2D(horizon=config.horizon)
-    goals = instances(env, config.figure_goals, start_seed=10_000)
+    goals = split_instances(env, "validation", config.figure_goals, FIGURE_OFFSET)
     out: dict[str, Any] = {"goals": np.asarray(goals.goal).tolist()}
     for method in ("maml", "pretrained"):
         if method not in trained:
@@ -382,9 +413,10 @@ def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, f
     return out
 
 
-def results_table(results: dict[str, Any]) -> str:
+def results_table(results: dict[str, Any], preset: str = "") -> str:
     """Markdown table: ours (mean ± SE) beside the paper, pre- and post-adaptation labelled."""
     steps = results["steps"]
+    ours_label = f"ours (`{preset}`)" if preset else "ours"
     head = ["method", "source", "pre-adaptation (0 steps)"] + [
         f"after {j} step{'s' if j > 1 else ''}" for j in steps[1:]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -397,7 +429,7 @@ def results_table(results: dict[str, Any]) -> str:
         if method == "oracle":
             ours += ["—"] * (len(steps) - 1)
             paper += ["—"] * (len(steps) - 1)
-        lines.append(f"| {LABELS[method]} | ours | " + " | ".join(ours) + " |")
+        lines.append(f"| {LABELS[method]} | {ours_label} | " + " | ".join(ours) + " |")
         lines.append(f"| {LABELS[method]} | paper | " + " | ".join(paper[:len(steps)]) + " |")
     return "\n".join(lines)
 
@@ -422,23 +454,31 @@ def report(run_dir: RunDir) -> str:
         + (f"; advantage std of each step's batch {_fmt(d['adv_std'])}" if "adv_std" in d else "")
         for m, d in results.get("adaptation_diagnostics", {}).items())
     figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
+    preset = run_config.get("preset", "")
+    splits = results.get("splits", {})
+    test = splits.get("test")
+    where = (describe_split("test", test["num"]) if test else f"{results['eval_tasks']} goals")
     text = f"""# MAML-RL — 2D navigation
 
 Command: `{command_of(run_config)}`
-
+{_comparable_note(c)}
 Policy Gaussian MLP 2-{'-'.join(map(str, c['hidden']))}-2 ReLU, state-independent log σ.
 Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories × horizon
-{c['horizon']}, inner REINFORCE step α = {c['inner_lr']} ({c['train_inner_steps']} inner step(s)
-trained through), TRPO δ = {c['max_kl']}, {c['cg_iters']} CG iterations, {c['hvp']}
-Fisher-vector products, {c['iterations']} MAML / {c['baseline_iterations']} baseline iterations.
-Evaluation: {results['eval_tasks']} test goals, {results['eval_trajs']} trajectories per step,
-step sizes: {_step_sizes(results)}. Returns are per trajectory, mean ± standard error over goals.
-"Pre-adaptation" is the return of the meta-trained policy itself, before any gradient step;
-"after j steps" is the return after j policy-gradient steps on the new goal.
+{c['horizon']}; inner {c['inner_estimator'].upper()} step α = {c['inner_lr']},
+{c['train_inner_steps']} inner step(s) trained through (objective: {c['meta_objective']});
+TRPO δ = {c['max_kl']}, damping {c['damping']:g}, {c['cg_iters']} CG iterations, {c['hvp']}
+Fisher-vector products on {c['fvp_subsample']:g} of the data (by {c['fvp_subsample_by']});
+{c['iterations']} MAML / {c['baseline_iterations']} baseline iterations.
+Evaluation: {results['eval_tasks']} test goals ({where}), {results['eval_trajs']} trajectories
+per step, step sizes: {_step_sizes(results)}. Returns are per trajectory, mean ± standard error
+over goals. "Pre-adaptation" is the return of the meta-trained policy itself, before any gradient
+step; "after j steps" is the return after j policy-gradient steps on the new goal.
 
 ## Results
 
-{results_table(results)}
+{results_table(results, preset)}
+
+{_comparison_text(results)}
 
 ## Training
 
@@ -450,9 +490,35 @@ Adaptation diagnostics (test goals, mean over goals):
 ## Figures
 
 {figs}
+
+## Provenance
+
+{provenance_text(results)}
 """
     run_dir.write_report(text)
     return text
+
+
+def _comparable_note(config: dict[str, Any]) -> str:
+    """A warning when the run's sizes make its numbers incomparable with the paper's."""
+    if config["horizon"] == 100:
+        return ""
+    return (f"\n**Not comparable with the paper's numbers:** horizon {config['horizon']} (the "
+            "paper's is 100), so returns are on another scale.\n")
+
+
+def _comparison_text(results: dict[str, Any]) -> str:
+    """MAML against pretrained and random init on the same goals, step by step."""
+    comps = results.get("comparisons") or {}
+    if not comps:
+        return ""
+    lines = ["Same test goals, one-sided Welch t-tests (p < 0.05): MAML minus the other method "
+             "after each step."]
+    for other, per_step in comps.items():
+        cells = [f"step {j}: {c['diff']:+.1f} ({c['verdict']}, p = "
+                 f"{min(c['p_above'], c['p_below']):.2g})" for j, c in enumerate(per_step, 1)]
+        lines.append(f"- vs {LABELS[other]}: " + "; ".join(cells))
+    return "\n".join(lines)
 
 
 def _step_sizes(results: dict[str, Any]) -> str:
@@ -462,7 +528,7 @@ def _step_sizes(results: dict[str, Any]) -> str:
         text = f"{LABELS.get(m, m)} {_fmt(sizes)}"
         sel = results.get("finetune_lr_selection", {}).get(m)
         if sel:
-            text += (f" (α = {sel['chosen']:g} chosen on held-out goals from {_fmt(sel['grid'])}"
+            text += (f" (α = {sel['chosen']:g} chosen on the validation goals from {_fmt(sel['grid'])}"
                      f", mean post-adaptation returns {_fmt(sel['scores'])})")
         out.append(text)
     return "; ".join(out)
