@@ -336,8 +336,9 @@ def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any) -> dict[str, 
         α* = argmax_{α ∈ finetune_lrs} mean_{goals, j = 1…eval_steps} R_j(α),
 
     R_j the return after j steps (α, then later_lr_factor·α), on `validation_tasks` goals of the
-    validation split (disjoint from the test goals), with `eval_trajs` trajectories per step. The same idea as `adaptax.meta.pretrain.choose_finetune_lr`: the
-    paper tuned its baselines' step sizes; a fixed α under-serves them.
+    validation split (disjoint from the test goals), with `eval_trajs` trajectories per step;
+    the same idea as `adaptax.meta.pretrain.choose_finetune_lr`. The paper does not say how it
+    chose its baselines' step sizes; a fixed α under-serves them.
 
     Returns:
       ``{"grid", "scores", "chosen"}`` (scores: mean post-adaptation return per α).
@@ -528,8 +529,8 @@ def _step_sizes(results: dict[str, Any]) -> str:
         text = f"{LABELS.get(m, m)} {_fmt(sizes)}"
         sel = results.get("finetune_lr_selection", {}).get(m)
         if sel:
-            text += (f" (α = {sel['chosen']:g} chosen on the validation goals from {_fmt(sel['grid'])}"
-                     f", mean post-adaptation returns {_fmt(sel['scores'])})")
+            text += (f" (α = {sel['chosen']:g} chosen on the validation goals from "
+                     f"{_fmt(sel['grid'])}, mean post-adaptation returns {_fmt(sel['scores'])})")
         out.append(text)
     return "; ".join(out)
 
