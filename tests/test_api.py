@@ -15,7 +15,11 @@ def test_public_api_imports_and_works():
     # dL/dw at w = 0 is mean(2·(0·1 − 1)·1) = −2, so one step of 0.1 gives w = 0.2.
     out = adapt(loss, {"w": jnp.array(0.0)}, batch, lr=0.1)
     assert jnp.allclose(out["w"], 0.2)
-    assert jax.grad(meta_loss, argnums=1)(loss, {"w": jnp.array(0.0)}, batch, batch, lr=0.1)
+    # With x = y = 1, L(w) = (w − 1)², the adapted w' = w − 0.1·2(w − 1) = 0.8w + 0.2, so the
+    # query loss is (0.8(w − 1))² and its gradient through the inner step is 2·0.64·(w − 1):
+    # −1.28 at w = 0 (first-order MAML would give 2·(w' − 1) = −1.6).
+    grads = jax.grad(meta_loss, argnums=1)(loss, {"w": jnp.array(0.0)}, batch, batch, lr=0.1)
+    assert jnp.allclose(grads["w"], -1.28)
 
 
 def test_cli_lists_the_experiments(capsys):

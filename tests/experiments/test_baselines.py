@@ -1,6 +1,7 @@
 """The baselines experiments: run folder, table, bold rule, bad input."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -11,15 +12,23 @@ from adaptax.experiments.baselines import format_table
 
 def test_bandit_smoke_run_writes_every_cell(tmp_path, capsys):
     out = tmp_path / "run"
-    # A finished RL² run on the same setting and instances fills the RL² column.
+    # A finished RL² run on the same setting and test instances fills the RL² column; a run
+    # evaluated elsewhere (no test-split record, or another one) does not.
     rl2 = tmp_path / "runs" / "rl2-bandits" / "x-s0"
-    rl2.mkdir(parents=True)
-    (rl2 / "results.json").write_text(json.dumps({"setting": {"k": 5, "n": 10}, "rl2": {
-        "mean": 6.9, "std": 1.5, "eval_tasks": 100}}))
+    test = {"split": "test", "first_seed": 1_000_000, "num": 100}
+    for folder, splits, mean in ((rl2, {"test": test}, 6.9),
+                                 (rl2.with_name("old"), {}, 9.0),
+                                 (rl2.with_name("other"), {"test": {**test, "num": 50}}, 9.0)):
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps({
+            "setting": {"k": 5, "n": 10}, "splits": splits,
+            "rl2": {"mean": mean, "std": 1.5, "eval_tasks": 100}}))
+        time.sleep(0.01)  # the newest matching run wins: the mismatched ones are newer
     assert main(["run", "baselines-bandits", "--preset", "smoke", "--out", str(out),
                  "--set", f"rl2_runs={tmp_path / 'runs'}"]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["schema"] == "adaptax.baselines.results/1"
+    assert results["splits"] == {"test": test}  # paper mode: tuned on the test instances
     (row,) = results["rows"]
     assert row["setting"] == {"n": 10, "k": 5}
     cells = row["cells"]
@@ -38,6 +47,10 @@ def test_bandit_smoke_run_writes_every_cell(tmp_path, capsys):
     assert cells["ucb1"]["hparam"]["c"] in [round(0.1 * i, 1) for i in range(11)]
     assert cells["optimistic_thompson"]["hparam"]["num_samples"] in (1, 4)
     assert len(cells["epsilon_greedy"]["grid_means"]) == 11
+    # the paper's protocol: the chosen ε has the best mean on the reported instances themselves
+    eps = cells["epsilon_greedy"]
+    assert eps["tune_means"] == eps["grid_means"]
+    assert eps["mean"] == pytest.approx(max(eps["grid_means"]))
     assert (out / "figures" / "baselines.png").is_file()
     assert "| 10, 5 |" in (out / "report.md").read_text()
 
@@ -107,3 +120,22 @@ def test_bad_mdp_settings_get_one_line(item, message, capsys):
     assert main(["run", "baselines-mdps", "--set", item]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_clean_mode_chooses_on_validation_instances_and_scores_on_test(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "baselines-mdps", "--preset", "smoke", "--out", str(out),
+                 "--set", "rl2_runs=", "--set", "mode=clean", "--set", "agents=random,beb",
+                 "--set", "validation_instances=60"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["splits"] == {
+        "test": {"split": "test", "first_seed": 1_000_000, "num": 100},
+        "validation": {"split": "validation", "first_seed": 0, "num": 60}}
+    beb = results["rows"][0]["cells"]["beb"]
+    grid = list(results["config"]["scalings"])
+    # chosen by the validation means, reported at that point of the test means
+    best = int(np.argmax(beb["tune_means"]))
+    assert beb["hparam"] == {"scaling": grid[best]}
+    assert beb["mean"] == pytest.approx(beb["grid_means"][best])
+    assert beb["tune_means"] != beb["grid_means"]  # two different sets of instances
+    assert "validation split" in (out / "report.md").read_text()

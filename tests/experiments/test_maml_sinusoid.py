@@ -156,3 +156,39 @@ def test_time_limit_stops_at_a_chunk_end_and_resume_continues_only_without_it(tm
     assert again.iterations == first.iterations
     done = train_phase(run, **kwargs, resume=True)
     assert done.iterations == 100 and int(done.state) == 100
+
+
+def test_evaluation_protocol_test_tasks_validation_choice_and_interval():
+    import jax
+
+    from adaptax.experiments import maml_sinusoid as ms
+    from adaptax.experiments.protocol import split_key
+    from adaptax.meta.maml import adaptation_curve
+    from adaptax.meta.pretrain import choose_finetune_lr
+    from adaptax.nets.mlp import MLP
+    from adaptax.tasks import sinusoid
+
+    config = ms.SinusoidConfig(eval_tasks=40, validation_tasks=30, eval_k=(5,), eval_steps=3,
+                               methods=("maml", "pretrained"), finetune_lrs=(0.001, 0.01, 0.1))
+    net = MLP(hidden=config.hidden, out=1)
+    loss = ms._mse(net.apply)
+    params = net.init(jax.random.PRNGKey(7), jnp.zeros((1, 1)))
+    trained = {"maml": params, "pretrained": params}
+    results = ms.evaluate(config, trained, loss, ms._keys(0))
+    # the test tasks come from the test split's key, whatever the run seed
+    assert ms.evaluate(config, trained, loss, ms._keys(3))["methods"] == results["methods"]
+    test = sinusoid.sample_tasks(split_key("test", 5), 40, 5, 5)
+    curve = np.asarray(jax.vmap(lambda s, q: adaptation_curve(
+        loss, params, s, q, lr=config.inner_lr, steps=3))(test.support, test.query))
+    maml = results["methods"]["maml"]["5"]
+    np.testing.assert_allclose(maml["mean"], curve.mean(0), rtol=1e-5)
+    # the authors' interval: 1.96·std/√N with the population std (np.std)
+    np.testing.assert_allclose(maml["ci95"], 1.96 * curve.std(0) / np.sqrt(40), rtol=1e-5)
+    # the pretrained step size is chosen on the validation tasks, not on the test tasks
+    validation = sinusoid.sample_tasks(split_key("validation", 5), 30, 5, 5)
+    assert not np.allclose(validation.amplitude[:30], test.amplitude[:30])
+    chosen, _ = choose_finetune_lr(loss, params, validation, config.finetune_lrs, 3)
+    assert results["pretrained_finetune_lr"]["5"] == chosen
+    assert results["splits"]["test"] == {"split": "test", "key": "PRNGKey(1000000 + K)",
+                                         "num": 40}
+    assert results["splits"]["validation"]["num"] == 30

@@ -1,11 +1,13 @@
 """The classical agents of RL²'s Table 1 (bandits) and Table 2 (tabular MDPs), cell by cell.
 
-Every agent runs on the same 1000 instances (instance i = ``envs.instances(env, N)[i]``, the
-project's one definition, shared with RL²'s evaluation) and the same pre-drawn outcomes (common
-random numbers); hyper-parameters are chosen per setting by the best mean over the authors' grid on
-those instances, as the authors did; a cell is bold when not significantly worse than the best
-(one-sided Welch t-test, p = 0.05). ``mode=paper`` reproduces the authors' agents with their
-quirks; ``mode=clean`` fixes them (REFERENCE.md, "How the paper ran its baselines").
+Every agent runs on the same 1000 instances of the test split (`protocol.split_instances`, shared
+with RL²'s evaluation) and the same pre-drawn outcomes (common random numbers); a cell is bold when
+not significantly worse than the best (one-sided Welch t-test, p = 0.05). ``mode=paper`` is the
+authors' protocol: their agents with their quirks, each hyper-parameter chosen per setting by the
+best mean over their grid on the reported instances themselves. ``mode=clean`` fixes the quirks
+and chooses each hyper-parameter on instances of the validation split, then scores it on the test
+instances (REFERENCE.md, "How the paper ran its baselines"). `bandit_agent_scores` and
+`mdp_agent_scores` are the one place that tunes and scores an agent; RL²'s reports use them too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,6 +24,7 @@ from adaptax.baselines import stats
 from adaptax.experiments import config as cfg
 from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
+from adaptax.experiments.protocol import describe_split, split_instances, split_record
 from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.runs import RunDir
 
@@ -45,7 +48,9 @@ class BanditBaselinesConfig:
     n: tuple[int, ...] = param((10, 100, 500), "pulls per trial (rows of Table 1)", min=1,
                                unique=True)
     k: tuple[int, ...] = param((5, 10, 50), "arms (rows of Table 1)", min=2, unique=True)
-    instances: int = param(1000, "bandit instances per cell (seeds 0..N-1)", min=2)
+    instances: int = param(1000, "test instances per cell, from the test split", min=2)
+    validation_instances: int = param(
+        1000, "clean mode: validation-split instances the hyper-parameters are chosen on", min=2)
     seed: int = param(0, "seed of the shared outcomes and of the agents' own randomness", min=0)
     agents: tuple[str, ...] = param(BANDIT_COLUMNS, "agents to run", choices=BANDIT_COLUMNS,
                                     unique=True)
@@ -87,7 +92,9 @@ class MDPBaselinesConfig:
                       choices=("paper", "clean"))
     n: tuple[int, ...] = param((10, 25, 50, 75, 100), "episodes per trial (rows of Table 2)",
                                min=1, unique=True)
-    instances: int = param(1000, "MDP instances per cell (seeds 0..N-1)", min=2)
+    instances: int = param(1000, "test instances per cell, from the test split", min=2)
+    validation_instances: int = param(
+        1000, "clean mode: validation-split instances the hyper-parameters are chosen on", min=2)
     seed: int = param(0, "seed of the shared outcomes and of the agents' own randomness", min=0)
     agents: tuple[str, ...] = param(MDP_COLUMNS, "agents to run", choices=MDP_COLUMNS,
                                     unique=True)
@@ -118,46 +125,112 @@ MDP_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def _mdp_grid(agent: str, config: MDPBaselinesConfig) -> tuple | None:
+def mdp_grid(agent: str, config: MDPBaselinesConfig) -> tuple | None:
     return {"opsrl": config.opsrl_samples, "beb": config.scalings, "ucrl2": config.scalings,
             "epsilon_greedy": config.epsilons}.get(agent)
 
 
+class AgentScores(NamedTuple):
+    """One agent tuned on one set of instances and scored on the test instances.
+
+    Attributes:
+      hparam: the chosen grid point ({} for agents without a hyper-parameter).
+      totals: [N] total rewards per test instance at that point.
+      grid_means: mean test total at every grid point, in grid order.
+      tune_means: mean total at every grid point on the instances the choice was made on.
+    """
+
+    hparam: dict[str, Any]
+    totals: np.ndarray
+    grid_means: list[float]
+    tune_means: list[float]
+
+
+def _tuned(grid: list[dict[str, Any]], test: list[np.ndarray],
+           tune: list[np.ndarray] | None) -> AgentScores:
+    """The grid point with the best mean on ``tune`` (on ``test`` when None: the paper's
+    protocol), scored on ``test``."""
+    choice = stats.choose(grid, test if tune is None else tune)
+    best = grid.index(choice.best_hparam)
+    return AgentScores(choice.best_hparam, np.asarray(test[best], np.float64),
+                       [float(np.mean(t)) for t in test], choice.per_grid_means)
+
+
+def bandit_agent_scores(agent: str, probs: np.ndarray, n: int, seed: int, mode: str,
+                        grid: list[dict[str, Any]], tune_probs: np.ndarray | None = None,
+                        workers: int = 1) -> AgentScores:
+    """A bandit agent tuned on ``tune_probs`` (the test ``probs`` themselves when None, as the
+    paper) and scored on ``probs`` [N, k], every grid point on the same outcomes."""
+    def grid_totals(p: np.ndarray) -> list[np.ndarray]:
+        outcomes = bandit_agents.bandit_outcomes(p, n, seed)
+        return bandit_agents.run_bandit_grid(agent, p, n, seed, mode, grid, outcomes=outcomes,
+                                             workers=workers)
+
+    tune = None if tune_probs is None else grid_totals(tune_probs)
+    return _tuned(list(grid), grid_totals(probs), tune)
+
+
+def mdp_agent_scores(agent: str, tasks: tuple[np.ndarray, np.ndarray], ns: tuple[int, ...],
+                     seed: int, mode: str, grid: tuple | None,
+                     tune_tasks: tuple[np.ndarray, np.ndarray] | None = None,
+                     workers: int = 1) -> list[AgentScores]:
+    """An MDP agent tuned on ``tune_tasks`` (reward means, transitions; the test ``tasks`` when
+    None, as the paper) and scored on ``tasks``, once per trial length in ``ns``: one run of the
+    longest trial gives every row (`mdp.run_mdp_grid` with a sequence n)."""
+    from adaptax.baselines import mdp as mdp_agents
+
+    def grid_totals(t: tuple[np.ndarray, np.ndarray]) -> tuple[tuple, np.ndarray]:
+        return mdp_agents.run_mdp_grid(agent, *t, ns, seed, mode, grid=grid, workers=workers)
+
+    values, test = grid_totals(tasks)
+    tune = None if tune_tasks is None else grid_totals(tune_tasks)[1]
+    key = next(iter(mdp_agents.MDP_GRIDS[agent]), None)
+    points = [{key: v} if key is not None else {} for v in values]
+    return [_tuned(points, list(test[row]), None if tune is None else list(tune[row]))
+            for row in range(len(ns))]
+
+
+def mdp_arrays(tasks: Any) -> tuple[np.ndarray, np.ndarray]:
+    return (np.asarray(tasks.reward_mean, dtype=np.float64),
+            np.asarray(tasks.transition, dtype=np.float64))
+
+
+def _splits(config: Any) -> dict[str, Any]:
+    out = {"test": split_record("test", config.instances)}
+    if config.mode == "clean":
+        out["validation"] = split_record("validation", config.validation_instances)
+    return out
+
+
 def run_mdps(config: MDPBaselinesConfig, run_dir: RunDir, resume: bool = False) -> dict:
     """Every cell of Table 2 for the chosen agents; writes ``results.json`` and the report."""
-    from adaptax.baselines import mdp as mdp_agents
-    from adaptax.envs import TabularMDP, instances
+    from adaptax.envs import TabularMDP
 
     del resume  # cells are recomputed; nothing to continue
     t0 = time.perf_counter()
-    tasks = instances(TabularMDP(), config.instances)
-    reward_mean = np.asarray(tasks.reward_mean, dtype=np.float64)
-    transition = np.asarray(tasks.transition, dtype=np.float64)
-    # one run of the longest trial per agent gives every row (`mdp.run_mdp_grid` with a sequence n)
-    runs = {agent: mdp_agents.run_mdp_grid(
-        agent, reward_mean, transition, config.n, config.seed, config.mode,
-        grid=_mdp_grid(agent, config), workers=config.workers) for agent in config.agents}
+    tasks = mdp_arrays(split_instances(TabularMDP(), "test", config.instances))
+    tune = (mdp_arrays(split_instances(TabularMDP(), "validation", config.validation_instances))
+            if config.mode == "clean" else None)
+    runs = {agent: mdp_agent_scores(agent, tasks, config.n, config.seed, config.mode,
+                                    mdp_grid(agent, config), tune, config.workers)
+            for agent in config.agents}
     rows = []
     for row, n in enumerate(config.n):
         paper = MDP_PAPER.get(n)
         scores, cells = {}, {}
         for agent in config.agents:
-            values, totals = runs[agent][0], np.asarray(runs[agent][1][row], dtype=np.float64)
-            means = totals.mean(axis=1)
-            best = int(np.argmax(means))
-            key = next(iter(mdp_agents.MDP_GRIDS[agent]), None)
-            hparam = {key: values[best]} if key is not None else {}
+            tuned = runs[agent][row]
             published = paper[MDP_COLUMNS.index(agent)] if paper else None
-            scores[agent] = totals[best]
-            cells[agent] = _cell(totals[best], published, hparam, means.tolist())
-        rl2 = find_rl2(config.rl2_runs, "rl2-mdps", {"n": n}, config.instances,
+            scores[agent] = tuned.totals
+            cells[agent] = _cell(tuned, published)
+        rl2 = find_rl2(config.rl2_runs, "rl2-mdps", {"n": n}, _splits(config)["test"],
                        paper[-1] if paper else None)
         if rl2 is not None:
             cells["rl2"] = rl2
         rows.append(_table_row(f"{n}", {"n": n}, scores, cells))
     results = {
         "schema": SCHEMA, "experiment": "baselines-mdps", "mode": config.mode,
-        "instances": config.instances, "seed": config.seed,
+        "instances": config.instances, "seed": config.seed, "splits": _splits(config),
         "metric": "total reward per trial; mean ± standard error over instances",
         "columns": list(config.agents), "labels": MDP_LABELS, "rows": rows,
         "paper_rl2": {str(n): v[-1] for n, v in MDP_PAPER.items()},
@@ -168,16 +241,16 @@ def run_mdps(config: MDPBaselinesConfig, run_dir: RunDir, resume: bool = False) 
     return results
 
 
-def _bandit_grid(agent: str, config: BanditBaselinesConfig) -> list[dict[str, Any]]:
+def bandit_grid(agent: str, config: BanditBaselinesConfig) -> list[dict[str, Any]]:
     if agent == "optimistic_thompson":
         return [{"num_samples": s} for s in config.ots_samples]
     return bandit_agents.bandit_grid(agent, config.mode)
 
 
-def _cell(totals: np.ndarray, paper: float | None, hparam: dict, grid_means: list) -> dict:
-    mean, se = stats.mean_se(totals)
-    cell = {"mean": mean, "se": se, "paper": paper, "hparam": hparam,
-            "grid_means": [float(m) for m in grid_means]}
+def _cell(tuned: AgentScores, paper: float | None) -> dict:
+    mean, se = stats.mean_se(tuned.totals)
+    cell = {"mean": mean, "se": se, "paper": paper, "hparam": tuned.hparam,
+            "grid_means": tuned.grid_means, "tune_means": tuned.tune_means}
     if paper is not None:
         cell["within_2se"] = bool(abs(mean - paper) <= 2 * se)
     return cell
@@ -207,9 +280,10 @@ def _welch_p(x: tuple[float, float, int], y: tuple[float, float, int]) -> float:
                                                   alternative="less").pvalue)
 
 
-def find_rl2(root: str, experiment: str, setting: dict, instances: int,
+def find_rl2(root: str, experiment: str, setting: dict, split: dict[str, Any],
              paper: float | None = None) -> dict | None:
-    """The newest finished RL² run of ``setting`` under ``root`` evaluated on the same instances.
+    """The newest finished RL² run of ``setting`` under ``root`` evaluated on the same instances
+    (its ``splits.test`` record equals ``split``).
 
     Returns a cell (mean, se, std, n, source, and the paper's value with ``within_2se`` when
     ``paper`` is given) or None. Unreadable results are skipped.
@@ -224,7 +298,7 @@ def find_rl2(root: str, experiment: str, setting: dict, instances: int,
         try:
             r = json.loads(path.read_text())
             score = r["rl2"]
-            if r.get("setting") == setting and int(score["eval_tasks"]) == instances:
+            if r.get("setting") == setting and r.get("splits", {}).get("test") == split:
                 found.append((path.stat().st_mtime, path, score))
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -243,34 +317,32 @@ def find_rl2(root: str, experiment: str, setting: dict, instances: int,
 def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = False) -> dict:
     """Every cell of Table 1 for the chosen agents; writes ``results.json`` and the report."""
     from adaptax.baselines import bayes_optimal
-    from adaptax.envs import BernoulliBandit, instances
+    from adaptax.envs import BernoulliBandit
 
     del resume  # cells are cheap to recompute; nothing to continue
     t0 = time.perf_counter()
     rows = []
     for n in config.n:
         for k in config.k:
-            probs = np.asarray(instances(BernoulliBandit(num_arms=k), config.instances).probs,
-                               dtype=np.float64)
-            outcomes = bandit_agents.bandit_outcomes(probs, n, config.seed)
+            env = BernoulliBandit(num_arms=k)
+            probs = np.asarray(split_instances(env, "test", config.instances).probs, np.float64)
+            tune = (np.asarray(split_instances(env, "validation", config.validation_instances)
+                               .probs, np.float64) if config.mode == "clean" else None)
             paper = BANDIT_PAPER.get((n, k))
             scores, cells = {}, {}
             for agent in config.agents:
-                grid = _bandit_grid(agent, config)
-
-                tuned = stats.choose(grid, bandit_agents.run_bandit_grid(
-                    agent, probs, n, config.seed, config.mode, grid, outcomes=outcomes,
-                    workers=config.workers))
+                tuned = bandit_agent_scores(agent, probs, n, config.seed, config.mode,
+                                            bandit_grid(agent, config), tune, config.workers)
                 published = paper[BANDIT_COLUMNS.index(agent)] if paper else None
-                scores[agent] = tuned.best_totals
-                cells[agent] = _cell(tuned.best_totals, published, tuned.best_hparam,
-                                     tuned.per_grid_means)
+                scores[agent] = tuned.totals
+                cells[agent] = _cell(tuned, published)
             if n <= config.bayes_optimal_max_n:
-                totals = bayes_optimal.bayes_optimal(outcomes)
+                totals = bayes_optimal.bayes_optimal(
+                    bandit_agents.bandit_outcomes(probs, n, config.seed))
                 scores["bayes_optimal"] = totals
-                cells["bayes_optimal"] = _cell(totals, None, {}, [])
+                cells["bayes_optimal"] = _cell(AgentScores({}, totals, [], []), None)
             rl2 = find_rl2(config.rl2_runs, "rl2-bandits", {"n": n, "k": k},
-                           config.instances, paper[-1] if paper else None)
+                           _splits(config)["test"], paper[-1] if paper else None)
             if rl2 is not None:
                 cells["rl2"] = rl2
             row = _table_row(f"{n}, {k}", {"n": n, "k": k}, scores, cells)
@@ -283,7 +355,7 @@ def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = F
             rows.append(row)
     results = {
         "schema": SCHEMA, "experiment": "baselines-bandits", "mode": config.mode,
-        "instances": config.instances, "seed": config.seed,
+        "instances": config.instances, "seed": config.seed, "splits": _splits(config),
         "metric": "total reward per trial; mean ± standard error over instances",
         "columns": list(config.agents), "labels": BANDIT_LABELS, "rows": rows,
         "paper_rl2": {f"{n}, {k}": v[-1] for (n, k), v in BANDIT_PAPER.items()},
@@ -354,6 +426,26 @@ def _luck(results: dict[str, Any]) -> str:
             "expectation k/(k+1) (z in standard errors of that mean):\n" + "\n".join(lines))
 
 
+def _where(results: dict[str, Any]) -> str:
+    test = results.get("splits", {}).get("test")
+    if test is None:
+        return f"{results['instances']} instances per cell"
+    return f"{test['num']} instances per cell ({describe_split('test', test['num'])})"
+
+
+def _tuning_text(results: dict[str, Any]) -> str:
+    """How the hyper-parameters were chosen: the paper's protocol or on validation instances."""
+    validation = results.get("splits", {}).get("validation")
+    if validation is None:
+        return ("Hyper-parameters chosen per setting by the best mean over the authors' grid on "
+                "these same test instances: the paper's protocol, which flatters every tuned "
+                "agent a little (`--set mode=clean` chooses on validation instances instead).")
+    return ("Hyper-parameters chosen per setting by the best mean over the grid on "
+            f"{validation['num']} instances of the validation split "
+            f"({describe_split('validation', validation['num'])}), then scored on the test "
+            "instances.")
+
+
 def report(run_dir: RunDir) -> str:
     """Writes ``report.md`` and the figure from ``results.json``; returns the markdown."""
     from adaptax.plots import baseline_bars
@@ -371,14 +463,12 @@ def report(run_dir: RunDir) -> str:
     command = command_of(run_dir.read_config(), always=("mode",))
     text = f"""# {title}: the classical baselines ({results['mode']} mode)
 
-Command: `{command}`; {results['instances']}
-instances per cell (instance i = `envs.instances(env, N)[i]`, shared with RL²), outcome seed
+Command: `{command}`; {_where(results)}, shared with RL²'s evaluation; outcome seed
 {results['seed']}; {results['seconds']:.0f} s.
 
 Each cell: ours, mean ± standard error, with the paper's value in brackets (✗: more than two
 standard errors away). Bold: not significantly worse than the best of the row (one-sided Welch
-t-test, p = 0.05), as in the paper. Hyper-parameters chosen per setting by the best mean over the
-authors' grid on these instances, as the authors did.
+t-test, p = 0.05), as in the paper. {_tuning_text(results)}
 
 {format_table(results)}
 

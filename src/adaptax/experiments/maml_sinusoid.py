@@ -2,7 +2,11 @@
 
 Trains MAML, first-order MAML, a pretrained baseline and an oracle with the same budget, then
 evaluates them with the protocol of the authors' code (fresh tasks, K support and K query points,
-query MSE after 0…10 gradient steps on the support points, mean ± 1.96·std/√tasks).
+query MSE after 0…10 gradient steps on the support points, mean ± 1.96·std/√tasks). Training tasks
+come from the run's key stream; the test tasks for support size K from the test split's key
+``protocol.split_key("test", K)`` and the tasks on which the pretrained model's fine-tuning step
+size is chosen from the validation split's ``split_key("validation", K)``: the same tasks for
+every method and every run seed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import optax
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
+from adaptax.experiments.protocol import split_key, split_start
 from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import train_phase
 from adaptax.meta import maml
@@ -37,8 +42,9 @@ PAPER = {
     "maml": [0.67, 0.38, 0.35],
     "pretrained": [2.41, 2.23, 2.19],
 }
+# Not published: an internal measurement (REFERENCE.md), a sanity reference only.
 REFERENCE_K10 = {
-    "source": "a straightforward JAX implementation at the paper preset (issue #2)",
+    "source": "not published: an internal JAX implementation at the paper preset (REFERENCE.md)",
     "K": 10,
     "steps": [1, 10],
     "maml": [0.34, 0.10],
@@ -62,7 +68,10 @@ class SinusoidConfig:
     hidden: tuple[int, ...] = param((40, 40), "hidden layer widths (paper: 40, 40)", min=1)
     methods: tuple[str, ...] = param(METHODS, "methods to train and evaluate", choices=METHODS,
                                      unique=True)
-    eval_tasks: int = param(600, "fresh test tasks per K (code: 600)", min=2)
+    eval_tasks: int = param(600, "test tasks per K, from the test split (code: 600)", min=2)
+    validation_tasks: int = param(
+        600, "validation-split tasks per K on which the pretrained model's fine-tuning step "
+        "size is chosen", min=2)
     eval_k: tuple[int, ...] = param((5, 10, 20), "support points K at test", min=1, unique=True)
     eval_steps: int = param(10, "gradient steps at test (code: 10)", min=1, max=100)
     finetune_lrs: tuple[float, ...] = param(
@@ -79,7 +88,8 @@ class SinusoidConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {"iterations": 400, "chunk": 100, "eval_tasks": 50, "eval_k": (5, 10)},
+    "smoke": {"iterations": 400, "chunk": 100, "eval_tasks": 50, "validation_tasks": 50,
+              "eval_k": (5, 10)},
     "default": {},
     "paper": {"iterations": 70_000},
     # The authors' code ran with its default α = 1e-3 (its README passes no --update_lr); with it
@@ -94,10 +104,12 @@ def _keys(seed: int) -> dict[str, Any]:
         "init": jax.random.fold_in(root, 0),
         "oracle_init": jax.random.fold_in(root, 1),
         "train": {m: jax.random.fold_in(root, 100 + i) for i, m in enumerate(METHODS)},
-        "eval": lambda k: jax.random.fold_in(root, 1000 + k),
-        "heldout": lambda k: jax.random.fold_in(root, 2000 + k),
-        "figure": lambda k: jax.random.fold_in(root, 3000 + k),
+        "figure": lambda k: split_key("validation", FIGURE_OFFSET + k),
     }
+
+
+# The figure's task for support size K: validation-split key FIGURE_OFFSET + K.
+FIGURE_OFFSET = 3000
 
 
 def _mse(apply_fn):
@@ -196,12 +208,13 @@ def evaluate(config: SinusoidConfig, trained: dict[str, Any], loss, keys) -> dic
     finetune_lr: dict[str, float] = {}
     fits: dict[str, Any] = {}
     for k in config.eval_k:
-        tasks = sinusoid.sample_tasks(keys["eval"](k), config.eval_tasks, k, k)
+        tasks = sinusoid.sample_tasks(split_key("test", k), config.eval_tasks, k, k)
         for method in ("maml", "fomaml"):
             if method in trained:
                 methods[method][str(k)] = summary(curves(trained[method], tasks, config.inner_lr))
         if "pretrained" in trained:
-            heldout = sinusoid.sample_tasks(keys["heldout"](k), config.eval_tasks, k, k)
+            heldout = sinusoid.sample_tasks(split_key("validation", k), config.validation_tasks,
+                                            k, k)
             lr, _ = choose_finetune_lr(
                 loss, trained["pretrained"], heldout, config.finetune_lrs, steps
             )
@@ -218,6 +231,10 @@ def evaluate(config: SinusoidConfig, trained: dict[str, Any], loss, keys) -> dic
         "schema": "adaptax.maml-sinusoid.results/1",
         "metric": "query MSE after j inner steps; mean and 95% interval half-width over tasks",
         "eval_tasks": config.eval_tasks,
+        "splits": {split: {"split": split, "key": f"PRNGKey({split_start(split)} + K)",
+                           "num": num}
+                   for split, num in (("test", config.eval_tasks),
+                                      ("validation", config.validation_tasks))},
         "steps": list(range(steps + 1)),
         "methods": methods,
         "pretrained_finetune_lr": finetune_lr,

@@ -6,12 +6,15 @@ Two experiments share this driver:
 - ``rl2-mdps``: 10 states, 5 actions, horizon 10, n ∈ {10, 25, 50, 75, 100} episodes per trial.
 
 Each run meta-trains one GRU agent (`adaptax.rl.rl2`) for a budget of environment steps, then
-plays one trial on each of the 1000 evaluation instances (`adaptax.envs.instances`, seeds
-0…999, the tasks every classical baseline uses) with sampled actions and reports the mean total
-reward per trial ± 95% interval beside the paper's row. The learning curve is the mean total
-reward per trial of each training batch against environment steps, raw and normalised as the
-paper's Figure 2: (R − R_random) / (R_ref − R_random) with the reference Gittins (bandits) or
-OPSRL (MDPs), both run by `adaptax.baselines` on the same evaluation instances (`normalisers`).
+plays one trial on each of 1000 instances of the test split (`protocol.split_instances`, the
+tasks the classical baselines are scored on) and of the validation split (where settings are
+chosen), with sampled actions, and reports the mean total reward per trial ± 95% interval. In the
+same command the classical agents of the paper's table play the same test instances (the paper's
+agents, each hyper-parameter chosen on the validation instances), and RL² is called above or
+below an agent only where a one-sided Welch t-test on those instances supports it. The learning
+curve is the mean total reward per trial of each training batch against environment steps, raw
+and normalised as the paper's Figure 2: (R − R_random) / (R_ref − R_random) with the reference
+Gittins (bandits) or OPSRL (MDPs) on the same test instances (`normalisers`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from adaptax.envs import BernoulliBandit, TabularMDP, instances
+from adaptax.envs import BernoulliBandit, TabularMDP
 from adaptax.errors import ConfigError
+from adaptax.experiments import baselines as classical
 from adaptax.experiments import config as cfg
 from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
+from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
 from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import AUTO_HOST_DEVICES, auto_devices, train_phase
 from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
@@ -92,7 +97,10 @@ class _Common:
                          "`adaptax run` splits a CPU into that many host devices; 0 = auto: "
                          f"{AUTO_HOST_DEVICES} on a CPU, every local accelerator otherwise "
                          "(`devices_of`)", min=0)
-    eval_tasks: int = param(1000, "evaluation instances, seeds 0..N-1 (paper: 1000)", min=2)
+    eval_tasks: int = param(1000, "test instances, from the test split (paper: 1000)", min=2)
+    validation_tasks: int = param(
+        1000, "validation-split instances RL² is also scored on (for choosing settings) and the "
+        "classical agents' hyper-parameters are chosen on", min=2)
     chunk: int = param(0, "iterations per dispatch/checkpoint/log line (0: about 50 lines)",
                        min=0)
     time_limit: float = param(
@@ -112,6 +120,9 @@ class BanditsConfig(_Common):
 
     k: int = param(5, "number of arms", choices=(5, 10, 50))
     n: int = param(10, "pulls (one-step episodes) per trial", choices=(10, 100, 500))
+    compare_agents: tuple[str, ...] = param(
+        classical.BANDIT_COLUMNS, "classical agents played on the same test instances",
+        choices=classical.BANDIT_COLUMNS, unique=True)
 
     def __post_init__(self) -> None:
         cfg.validate(self)
@@ -123,6 +134,9 @@ class MDPsConfig(_Common):
     """``rl2-mdps``: random 10-state, 5-action MDPs, horizon 10, n episodes (RL² §3.2, Table 2)."""
 
     n: int = param(10, "episodes per trial", choices=(10, 25, 50, 75, 100))
+    compare_agents: tuple[str, ...] = param(
+        classical.MDP_COLUMNS, "classical agents played on the same test instances",
+        choices=classical.MDP_COLUMNS, unique=True)
 
     def __post_init__(self) -> None:
         cfg.validate(self)
@@ -140,7 +154,8 @@ def _check_common(config: _Common) -> None:
 
 
 _SMOKE = {"hidden_size": 16, "embed_size": 16, "trials_per_iteration": 32, "minibatches": 2,
-          "epochs": 2, "total_steps": 32 * 10 * 6, "eval_tasks": 50, "chunk": 2}
+          "epochs": 2, "total_steps": 32 * 10 * 6, "eval_tasks": 50, "validation_tasks": 40,
+          "chunk": 2, "compare_agents": ("random", "greedy", "epsilon_greedy")}
 # Returns of ~60 (γ = 0.99 over 100 steps of mean reward 1) swamp an unscaled value head, and
 # 1024-trial batches give too few updates per step; see docs/rl2.md "Tuning the MDP default".
 # 25,600 steps per iteration: 256 trials of 100 steps, 2560 of 10, 48 of 500.
@@ -252,27 +267,35 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
         hint="lower --set lr (PPO) or --set max_kl (TRPO)", time_limit=config.time_limit,
     )
 
-    tasks = instances(env, config.eval_tasks)
+    tasks = split_instances(env, "test", config.eval_tasks)
+    validation = split_instances(env, "validation", config.validation_tasks)
     t1 = time.perf_counter()
     scores = np.asarray(learner.evaluate(result.state.params, tasks, jax.random.fold_in(root, 1)))
     eval_seconds = time.perf_counter() - t1
+    val_scores = np.asarray(learner.evaluate(result.state.params, validation,
+                                             jax.random.fold_in(root, 2)))
     curve = [r for r in run_dir.read_metrics() if r.get("phase") == "rl2"]
     norm = normalisers(env, episodes, tasks)
-    norm["rl2"] = normalise([scores.mean()], norm)[0]
+    norm["rl2"] = normalise([np.mean(scores, dtype=np.float64)], norm)[0]
     norm["curve"] = normalise([r["trial_return"] for r in curve], norm)
+    t2 = time.perf_counter()
+    agents = classical_agents(config, env, episodes, tasks, validation)
+    comparisons = compare(scores, {a: np.asarray(v["totals"]) for a, v in agents.items()})
+    for v in agents.values():
+        del v["totals"]  # per-instance totals stay out of results.json
     results = {
         "schema": f"adaptax.{name}.results/1",
         "experiment": name,
         "setting": setting,
-        "metric": "total reward per trial on instances 0..N-1, sampled actions; mean and 95% "
+        "metric": "total reward per trial on the test instances, sampled actions; mean and 95% "
                   "interval half-width 1.96·std/sqrt(N)",
-        "rl2": {
-            "mean": float(scores.mean()),
-            "ci95": float(1.96 * scores.std(ddof=1) / np.sqrt(scores.size)),
-            "std": float(scores.std(ddof=1)),
-            "eval_tasks": int(scores.size),
-            "actions": "sampled",
-        },
+        "splits": {"test": split_record("test", config.eval_tasks),
+                   "validation": split_record("validation", config.validation_tasks)},
+        "rl2": _summary(scores) | {"actions": "sampled"},
+        "validation": _summary(val_scores),
+        "classical": agents,
+        "comparisons": comparisons,
+        "classical_seconds": round(time.perf_counter() - t2, 2),
         "paper": {"source": PAPER_SOURCE, **paper},
         "train": {
             "algorithm": config.algorithm,
@@ -302,6 +325,48 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     run_dir.write_results(results)
     report(run_dir)
     return results
+
+
+def _summary(scores: np.ndarray) -> dict[str, Any]:
+    """Mean, 95% interval half-width (1.96·std/√N), std and N of per-instance scores."""
+    scores = np.asarray(scores, np.float64)
+    return {"mean": float(scores.mean()),
+            "ci95": float(1.96 * scores.std(ddof=1) / np.sqrt(scores.size)),
+            "std": float(scores.std(ddof=1)), "eval_tasks": int(scores.size)}
+
+
+def classical_agents(config: _Common, env: Any, episodes: int, tasks: Any,
+                     validation: Any) -> dict[str, Any]:
+    """The paper's classical agents on the test ``tasks``, each hyper-parameter chosen on the
+    ``validation`` instances (grids of the baselines' `default` preset, the paper's agents).
+
+    Returns:
+      agent → {"mean", "ci95", "std", "eval_tasks", "hparam", "paper", "totals"} (totals: [N]).
+    """
+    is_bandit = isinstance(env, BernoulliBandit)
+    columns = classical.BANDIT_COLUMNS if is_bandit else classical.MDP_COLUMNS
+    paper = published_rl2.BANDITS[(episodes, env.num_arms)] if is_bandit else \
+        published_rl2.MDPS[episodes]
+    out: dict[str, Any] = {}
+    if is_bandit:
+        grids = classical.BanditBaselinesConfig(**classical.BANDIT_PRESETS["default"])
+        test = np.asarray(tasks.probs, np.float64)
+        tune = np.asarray(validation.probs, np.float64)
+    else:
+        grids = classical.MDPBaselinesConfig(**classical.MDP_PRESETS["default"])
+        test = classical.mdp_arrays(tasks)
+        tune = classical.mdp_arrays(validation)
+    for agent in config.compare_agents:
+        if is_bandit:
+            tuned = classical.bandit_agent_scores(agent, test, episodes, config.seed, "paper",
+                                                  classical.bandit_grid(agent, grids), tune, 2)
+        else:
+            (tuned,) = classical.mdp_agent_scores(agent, test, (episodes,), config.seed, "paper",
+                                                  classical.mdp_grid(agent, grids), tune, 2)
+        out[agent] = _summary(tuned.totals) | {
+            "hparam": tuned.hparam, "paper": paper[columns.index(agent)],
+            "totals": tuned.totals}
+    return out
 
 
 # The references of the normalised curves, at fixed settings (REFERENCE.md "How the paper ran its
@@ -361,39 +426,80 @@ def _normalised_text(results: dict[str, Any]) -> str:
             "total reward per trial (sampled actions), raw and normalised.")
 
 
+def comparison_table(results: dict[str, Any], preset: str = "") -> str:
+    """RL² and the classical agents on the same test instances, beside the paper's column."""
+    from adaptax.report import table
+
+    r, p = results["rl2"], results["paper"]
+    label = f"RL² (`{preset}`)" if preset else "RL²"
+    rows = [[label, f"{r['mean']:.2f} ± {r['ci95']:.2f}", p["rl2"], "", ""]]
+    comps = results.get("comparisons", {})
+    for agent, cell in results.get("classical", {}).items():
+        comp = comps[agent]
+        hp = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                       for k, v in cell["hparam"].items())
+        name = classical.BANDIT_LABELS.get(agent, classical.MDP_LABELS.get(agent, agent))
+        p_value = comp["p_above"] if comp["verdict"] != "below" else comp["p_below"]
+        rows.append([name + (f" ({hp})" if hp else ""), f"{cell['mean']:.2f} ± {cell['ci95']:.2f}",
+                     cell["paper"], f"{comp['diff']:+.2f}",
+                     f"{comp['verdict']} (p = {p_value:.2g})"])
+    return table(["method", "ours, same test instances", "paper", "RL² − method",
+                  "RL² is (one-sided Welch)"], rows)
+
+
+def claims_text(results: dict[str, Any]) -> str:
+    """One sentence per verdict: which agents RL² is above, level with and below."""
+    comps = results.get("comparisons", {})
+    if not comps:
+        return ""
+    labels = {**classical.BANDIT_LABELS, **classical.MDP_LABELS}
+    parts = []
+    for verdict, words in (("above", "above"), ("level", "not separated from"),
+                           ("below", "below")):
+        names = [labels.get(a, a) for a, c in comps.items() if c["verdict"] == verdict]
+        if names:
+            parts.append(f"{words} {', '.join(names)}")
+    return ("On these instances RL² is " + "; ".join(parts) + " (one-sided Welch t-tests, "
+            "p < 0.05).")
+
+
 def report(run_dir: RunDir) -> str:
     """Writes ``report.md`` and the learning-curve figure from ``results.json``."""
     from adaptax import plots_rl2
+    from adaptax.runs import provenance_text
 
     results = run_dir.read_results()
     run_config = run_dir.read_config()
     run_dir.figures_dir.mkdir(exist_ok=True)
     figures = plots_rl2.learning_curve(results, run_dir.figures_dir)
     r, p, t, c = results["rl2"], results["paper"], results["train"], results["config"]
-    methods = [m for m in p if m not in ("source", "rl2")]
-    header = "| setting | RL² (ours) | RL² (paper) | " + " | ".join(
-        METHOD_LABELS[m] + " (paper)" for m in methods) + " |"
-    sep = "|" + "---|" * (3 + len(methods))
-    row = (f"| {_fmt_setting(results['setting'])} | {r['mean']:.2f} ± {r['ci95']:.2f} | "
-           f"{p['rl2']} | " + " | ".join(str(p[m]) for m in methods) + " |")
+    splits = results.get("splits", {})
+    test, val = splits.get("test"), splits.get("validation")
+    where = describe_split("test", test["num"]) if test else f"{r['eval_tasks']} instances"
     figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
     command = command_of(run_config, always=tuple(results["setting"]))
-    text = f"""# RL² — {results['experiment']}
+    validation = results.get("validation")
+    val_text = (f"RL² on the {describe_split('validation', val['num'])} (where settings are "
+                f"chosen): {validation['mean']:.2f} ± {validation['ci95']:.2f}."
+                if validation and val else "")
+    text = f"""# RL² — {results['experiment']}, {_fmt_setting(results['setting'])}
 
 Command: `{command}` (backend: {run_config.get('backend', '?')})
 
 GRU {c['hidden_size']} (embedding {c['embed_size']}), separate GRU value baseline,
 {t['algorithm'].upper()}, GAE γ = {c['gamma']}, λ = {c['lam']} over the whole trial.
-Evaluation: one trial on each of {r['eval_tasks']} fixed instances (seeds 0…{r['eval_tasks'] - 1}),
-{r['actions']} actions; total reward per trial, mean ± 95% interval.
+Evaluation: one trial on each of {r['eval_tasks']} instances ({where}), {r['actions']}
+actions; total reward per trial, mean ± 95% interval. The classical agents play the same
+instances (the paper's agents; each hyper-parameter chosen on the validation instances).
 
 ## Results
 
-{header}
-{sep}
-{row}
+{comparison_table(results, run_config.get('preset', ''))}
 
-Paper: {p['source']}.
+{claims_text(results)}
+{val_text}
+
+Paper: {p['source']}; its columns come from its own draw of instances.
 
 ## Training
 
@@ -408,6 +514,10 @@ Paper: {p['source']}.
 ## Figures
 
 {figs}
+
+## Provenance
+
+{provenance_text(results)}
 """
     run_dir.write_report(text)
     return text
