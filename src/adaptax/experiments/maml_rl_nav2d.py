@@ -92,8 +92,7 @@ class Nav2DConfig:
     measured_step: bool = param(
         False, "TRPO step length from the true KL along the CG direction (one extra KL "
         "evaluation) instead of the subsampled Fisher's model, which overestimates the KL "
-        "through several inner steps (measured: fills the trust region, but no better test "
-        "returns after 2-3 steps; docs/maml-rl-nav2d.md)")
+        "through several inner steps")
     hvp: str = param("gauss_newton", "Fisher-vector products: gauss_newton (exact at the old "
                      "policy, fastest), exact (third-order autodiff) or finite_difference "
                      "(the paper's code)", choices=("gauss_newton", "exact", "finite_difference"))

@@ -156,17 +156,16 @@ def _check_common(config: _Common) -> None:
 _SMOKE = {"hidden_size": 16, "embed_size": 16, "trials_per_iteration": 32, "minibatches": 2,
           "epochs": 2, "total_steps": 32 * 10 * 6, "eval_tasks": 50, "validation_tasks": 40,
           "chunk": 2, "compare_agents": ("random", "greedy", "epsilon_greedy")}
-# Returns of ~60 (γ = 0.99 over 100 steps of mean reward 1) swamp an unscaled value head, and
-# 1024-trial batches give too few updates per step; see docs/rl2.md "Tuning the MDP default".
-# 25,600 steps per iteration: 256 trials of 100 steps, 2560 of 10, 48 of 500.
+# Ours, not the paper's (docs/rl2.md, deviations): returns of ~60 (γ = 0.99 over 100 steps of mean
+# reward 1) swamp an unscaled value head, and 1024-trial batches give too few updates per step.
+# 25,600 steps per iteration: 256 trials of 100 steps, 2560 of 10, 48 of 500. Every setting here
+# and every budget below was chosen on validation-split scores (`protocol`).
 _TUNED = {"steps_per_iteration": 25_600, "lr": 3e-3, "lr_anneal": True, "ent_coef": 0.01,
           "value_norm": True, "time_feature": True}
 BANDIT_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": _SMOKE,
-    # the MDP agent's settings: 78.70 at n = 100 (75.48 with 1024 trials, Adam 1e-3), 6.70 at
-    # n = 10 (docs/rl2.md)
     "default": _TUNED,
-    # the same for 150M steps, about an hour on 2 idle cores at the MDP agent's speed.
+    # the same for 150M steps, about an hour on 2 idle cores
     "long": {**_TUNED, "total_steps": 150_000_000},
     # 250,000 steps per iteration for 1000 iterations (REFERENCE.md "RL²").
     "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
@@ -176,8 +175,7 @@ MDP_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {**_SMOKE, "total_steps": 32 * 100 * 2},
     # total_steps 0: the setting's budget, `training_budget`; devices 0: 2 host devices on a CPU
     "default": {**_TUNED, "devices": 0},
-    # GRU 64: GRU 128 tracked it per step over 2.5M steps at half the speed; 150M steps take
-    # about an hour on 2 idle cores (measured in docs/rl2.md).
+    # GRU 64 for 150M steps, about an hour on 2 idle cores (GRU 128 learned no faster per step)
     "long": {**_TUNED, "total_steps": 150_000_000},
     # 250,000 steps per iteration for 10,000 iterations.
     "paper": {"algorithm": "trpo", "hidden_size": 256, "embed_size": 256,
@@ -194,11 +192,9 @@ def _setting(config: _Common) -> tuple[str, Any, int, dict[str, int], dict[str, 
             {"n": config.n}, PAPER_MDPS[config.n])
 
 
-# The default budget per setting, (steps, {n: steps}), aiming at ~15 min on 2 idle cores: bandit
-# trials of 500 pulls train 2-3x fewer steps/s (10M: 394.5 against 404.1 at 20M), MDP trials of
-# 10 episodes the most: 60M on 2 host devices (137.6 and 138.2 on two seeds, against 134.2 and
-# 135.0 at 45M on one device and 130.4 at 30M; docs/rl2.md); trials of 50 to 100 episodes train
-# at 19,000-25,000 steps/s on 2 host devices, so they get 20M and 15M steps.
+# The default budget per setting, (steps, {n: steps}): about 15 minutes each on 2 idle cores.
+# Trials of 500 pulls train 2-3x fewer steps/s than shorter ones, MDP trials of 10 episodes the
+# most (on 2 host devices), trials of 50 to 100 episodes about 20,000 steps/s.
 BUDGETS = {"bandits": (20_000_000, {500: 10_000_000}),
            "mdps": (30_000_000, {10: 60_000_000, 50: 20_000_000, 75: 15_000_000,
                                  100: 15_000_000})}
@@ -372,7 +368,7 @@ def classical_agents(config: _Common, env: Any, episodes: int, tasks: Any,
 # The references of the normalised curves, at fixed settings (REFERENCE.md "How the paper ran its
 # baselines"): Gittins as the paper's cells chose (closed-form index up to n = 100, the authors'
 # calibration table at n = 500); OPSRL with N = 20 samples, the top of the authors' grid and the
-# value their tuning picks (docs/baselines.md).
+# value their tuning picks.
 OPSRL_SAMPLES = 20
 
 

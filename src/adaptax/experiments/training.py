@@ -24,7 +24,7 @@ from adaptax import checkpoint
 from adaptax.errors import TrainingDiverged
 from adaptax.runs import RunDir
 
-# devices = 0 (auto) on a CPU: 2 host devices, the `default` presets' 2 cores (docs/rl2.md).
+# devices = 0 (auto) on a CPU: 2 host devices, the `default` presets' 2 cores.
 AUTO_HOST_DEVICES = 2
 
 # Fault injection for the resume tests: "PHASE:STEP" kills this process with SIGKILL right after

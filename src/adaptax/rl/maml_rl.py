@@ -128,7 +128,7 @@ class MAMLRL:
         ``"all"``: the mean of the returns after each inner step 1…S, each scored on the
         trajectories its policy sampled (the next step's batch, or the post-adaptation one), with
         the trust region on the mean KL of all S adapted policies. Trains every step that is
-        taken at test, not only the last (the α/2 overshoot: docs/maml-rl-nav2d.md).
+        taken at test, not only the last.
       first_order: drop the second-order terms of the inner step (first-order MAML).
       inner_estimator: the inner loss differentiated through (`inner_loss`): ``"reinforce"``
         (the paper: −mean log π · Â) or ``"lvc"`` (ProMP's −mean π/⊥π · Â: the same inner step,
@@ -155,10 +155,9 @@ class MAMLRL:
       measured_step: set the length of the conjugate-gradient step from the true mean KL (all
         data) along its direction instead of from the Fisher's quadratic model: one extra KL
         evaluation, then the step is scaled by sqrt(δ / KL(full step)) (`rescale_to_kl`). A
-        subsampled Fisher through several inner steps overestimates the curvature many times
-        over (docs/maml-rl-nav2d.md), so the model's step has a KL far below δ and training
-        stalls. On 2D navigation this fills the trust region again but did not improve the test
-        returns after 2–3 steps (measured in the doc), so it is off by default.
+        subsampled Fisher through several inner steps can overestimate the curvature many times
+        over, so the model's step has a KL far below δ and training stalls; this fills the trust
+        region again. Off by default.
       devices: data-parallel devices; each samples, adapts to and differentiates through
         ``meta_batch / devices`` tasks of its own, and the means that TRPO needs are averaged
         across them (``hvp="gauss_newton"`` only). The same algorithm on a different random

@@ -114,7 +114,7 @@ class RL2Settings:
         B / devices trials and plays its PPO minibatches on them, the gradients, return
         statistics and metrics averaged across devices, so the parameters stay replicated. On
         a CPU, host devices come from `XLA_FLAGS=--xla_force_host_platform_device_count=N`;
-        one learner keeps about one core busy (docs/rl2.md, Benchmark).
+        one learner keeps about one core busy.
     """
 
     hidden_size: int = 256
