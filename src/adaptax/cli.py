@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir")
     res = sub.add_parser("resume", help="continue a stopped run from its last checkpoint")
     res.add_argument("run_dir")
+    res.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                     help="change an evaluation key (e.g. eval_tasks) and evaluate again")
     return p
 
 
@@ -80,7 +82,7 @@ def _host_devices(count: int) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}"
 
 
-def _resume(path: str) -> Path:
+def _resume(path: str, sets: list[str]) -> Path:
     from adaptax.experiments import config as cfg
     from adaptax.experiments import registry
     from adaptax.runs import RunDir
@@ -89,6 +91,16 @@ def _resume(path: str) -> Path:
     record = run_dir.read_config()
     exp = registry.get(record["experiment"])
     config = cfg.from_dict(exp.config_cls, record["config"])
+    overrides = cfg.parse_sets(exp.config_cls, sets)
+    training = sorted(set(overrides) - set(exp.eval_keys))
+    if training:
+        allowed = ", ".join(exp.eval_keys) or "none"
+        raise AdaptaxError(
+            f"resume --set can change only evaluation keys of {exp.name} ({allowed}); "
+            f"{training[0]} changes training: start a new run with adaptax run")
+    if overrides:
+        config = cfg.apply_overrides(config, overrides)
+        run_dir.update_config(cfg.to_dict(config))
     _host_devices(getattr(config, "host_devices", 1))
     exp.run(config, run_dir, True)
     return run_dir.path
@@ -111,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("run", "reproduce"):
             path = _run(args, getattr(args, "preset", "paper"))
         elif args.command == "resume":
-            path = _resume(args.run_dir)
+            path = _resume(args.run_dir, args.sets)
         else:
             from adaptax.experiments import registry
             from adaptax.runs import RunDir

@@ -158,6 +158,16 @@ class RunDir:
         }
         _atomic_write_text(self.path / "config.json", json.dumps(record, indent=2) + "\n")
 
+    def update_config(self, config: dict[str, Any]) -> None:
+        """Replaces the recorded config (e.g. new evaluation keys on resume), keeping the rest
+        of ``config.json`` and listing the changed keys under ``changed_on_resume``."""
+        record = self.read_config()
+        changed = sorted(k for k in config if record["config"].get(k) != config[k])
+        record["changed_on_resume"] = sorted(set(record.get("changed_on_resume", [])) |
+                                             set(changed))
+        record["config"] = config
+        _atomic_write_text(self.path / "config.json", json.dumps(record, indent=2) + "\n")
+
     def read_config(self) -> dict[str, Any]:
         try:
             record = json.loads((self.path / "config.json").read_text())

@@ -52,6 +52,20 @@ def test_run_writes_a_complete_run_folder_and_resume_after_kill_matches(tmp_path
     assert [r["step"] for r in RunDir(killed).read_metrics() if r["phase"] == "maml"] == [
         50, 100, 150, 200]
 
+    # A finished run evaluated again on more test tasks: only evaluation keys may change, the
+    # trained parameters are kept and config.json records the change.
+    capsys.readouterr()
+    assert main(["resume", str(killed), "--set", "iterations=400"]) == 2
+    err = capsys.readouterr().err
+    assert "only evaluation keys" in err and "iterations" in err and len(err.splitlines()) == 1
+    assert main(["resume", str(killed), "--set", "eval_tasks=30"]) == 0
+    more = json.loads((killed / "results.json").read_text())
+    assert more["eval_tasks"] == 30 and more["splits"]["test"]["num"] == 30
+    assert {m: (t["iterations"], t["final_loss"]) for m, t in more["train"].items()} == {
+        m: (t["iterations"], t["final_loss"]) for m, t in resumed["train"].items()}  # no training
+    record = json.loads((killed / "config.json").read_text())
+    assert record["config"]["eval_tasks"] == 30 and record["changed_on_resume"] == ["eval_tasks"]
+
 
 @pytest.mark.parametrize("argv, message", [
     (["run", "nope"], "unknown experiment 'nope'"),

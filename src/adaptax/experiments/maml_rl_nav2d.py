@@ -545,4 +545,6 @@ EXPERIMENT = register(Experiment(
     presets=PRESETS,
     run=run,
     report=report,
+    eval_keys=("eval_tasks", "eval_trajs", "eval_steps", "validation_tasks",
+               "finetune_lrs", "figure_goals"),
 ))

@@ -286,4 +286,5 @@ EXPERIMENT = register(Experiment(
     presets=PRESETS,
     run=run,
     report=report,
+    eval_keys=("eval_tasks", "validation_tasks", "eval_k", "eval_steps", "finetune_lrs"),
 ))

@@ -23,6 +23,8 @@ class Experiment:
       run: ``(config, run_dir, resume) -> results`` trains, evaluates and writes
         ``results.json``; with ``resume`` it continues from the run folder's checkpoints.
       report: ``run_dir -> markdown`` writes ``report.md`` and figures from ``results.json``.
+      eval_keys: config keys that change only the evaluation: ``adaptax resume RUN --set
+        KEY=VALUE`` may change them and evaluate a finished run again (e.g. on more test tasks).
     """
 
     name: str
@@ -31,6 +33,7 @@ class Experiment:
     presets: dict[str, dict[str, Any]]
     run: Callable[[Any, RunDir, bool], dict[str, Any]]
     report: Callable[[RunDir], str]
+    eval_keys: tuple[str, ...] = ()
 
     def make_config(self, preset: str = "default", overrides: dict[str, Any] | None = None) -> Any:
         """The config of ``preset`` with ``overrides`` applied, validated."""

@@ -541,6 +541,7 @@ BANDITS = register(Experiment(
     presets=BANDIT_PRESETS,
     run=run,
     report=report,
+    eval_keys=("eval_tasks", "validation_tasks", "compare_agents"),
 ))
 MDPS = register(Experiment(
     name="rl2-mdps",
@@ -549,4 +550,5 @@ MDPS = register(Experiment(
     presets=MDP_PRESETS,
     run=run,
     report=report,
+    eval_keys=("eval_tasks", "validation_tasks", "compare_agents"),
 ))
