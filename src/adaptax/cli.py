@@ -14,6 +14,21 @@ from pathlib import Path
 from adaptax.errors import AdaptaxError
 
 
+class _Interrupted(Exception):
+    """Ctrl-C while a run folder exists: the message names the folder to resume."""
+
+    def __init__(self, path: Path):
+        super().__init__(str(path))
+        self.path = path
+
+
+def _run_experiment(exp, config, run_dir, resume: bool) -> None:
+    try:
+        exp.run(config, run_dir, resume)
+    except KeyboardInterrupt:
+        raise _Interrupted(run_dir.path) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="adaptax", description="Meta-learning reproductions in JAX.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -70,7 +85,7 @@ def _run(args: argparse.Namespace, preset: str) -> Path:
     run_dir = RunDir.create(exp.name, getattr(config, "seed", 0), out=args.out)
     run_dir.write_config(exp.name, preset, cfg.to_dict(config))
     print(f"run folder: {run_dir.path}", file=sys.stderr)
-    exp.run(config, run_dir, False)
+    _run_experiment(exp, config, run_dir, False)
     return run_dir.path
 
 
@@ -102,7 +117,7 @@ def _resume(path: str, sets: list[str]) -> Path:
         config = cfg.apply_overrides(config, overrides)
         run_dir.update_config(cfg.to_dict(config))
     _host_devices(getattr(config, "host_devices", 1))
-    exp.run(config, run_dir, True)
+    _run_experiment(exp, config, run_dir, True)
     return run_dir.path
 
 
@@ -136,8 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     except AdaptaxError as e:
         print(f"adaptax: error: {e}", file=sys.stderr)
         return 2
+    except _Interrupted as e:
+        print(f"adaptax: interrupted; continue with: adaptax resume {e.path}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("adaptax: interrupted; continue with: adaptax resume RUN_DIR", file=sys.stderr)
+        print("adaptax: interrupted", file=sys.stderr)
         return 130
 
 

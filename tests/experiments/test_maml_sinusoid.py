@@ -71,6 +71,8 @@ def test_run_writes_a_complete_run_folder_and_resume_after_kill_matches(tmp_path
     (["run", "nope"], "unknown experiment 'nope'"),
     (["run", "maml-sinusoid", "--preset", "huge"], "unknown preset 'huge'"),
     (["run", "maml-sinusoid", "--set", "inner_lr=-1"], "inner_lr must be > 0"),
+    (["run", "maml-sinusoid", "--set", "meta_lr=inf"], "meta_lr must be a finite number"),
+    (["run", "maml-sinusoid", "--set", "meta_lr=nan"], "meta_lr must be a finite number"),
     (["run", "maml-sinusoid", "--set", "eval_k=0"], "eval_k must be >= 1"),
     (["run", "maml-sinusoid", "--set", "bogus=1"], "unknown config key 'bogus'"),
     (["run", "maml-sinusoid", "--out", "/proc/adaptax-cannot-write"], "cannot write"),
@@ -206,3 +208,18 @@ def test_evaluation_protocol_test_tasks_validation_choice_and_interval():
     assert results["splits"]["test"] == {"split": "test", "key": "PRNGKey(1000000 + K)",
                                          "num": 40}
     assert results["splits"]["validation"]["num"] == 30
+
+
+def test_ctrl_c_names_the_run_folder_to_resume(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from adaptax.experiments import registry
+
+    def interrupted(config, run_dir, resume):
+        raise KeyboardInterrupt
+
+    exp = registry.get("maml-sinusoid")
+    monkeypatch.setitem(registry._EXPERIMENTS, exp.name, dataclasses.replace(exp, run=interrupted))
+    out = tmp_path / "run"
+    assert main(["run", "maml-sinusoid", *SMALL, "--out", str(out)]) == 130
+    assert f"continue with: adaptax resume {out}" in capsys.readouterr().err

@@ -175,6 +175,10 @@ def test_smoke_training_improves_post_adaptation_return():
     # origin plus a drift); after 15 meta-iterations the adapted policy must be clearly better
     assert after[1] > before[1] + 2.0, (before, after)
     assert np.all(np.isfinite(np.asarray(metrics.loss)))
+    # the next chunk reuses the compiled scan: the initial parameters have the trained ones'
+    # types (no weak-typed leaf that an update would make strong)
+    run(state, 15)
+    assert run.compiled._cache_size() == 1
 
 
 def test_all_steps_objective_scores_every_inner_step():

@@ -8,6 +8,7 @@ in ``__post_init__`` through :func:`validate`, so a bad value fails where it ent
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any
@@ -89,7 +90,7 @@ def validate(config: Any) -> None:
             if not isinstance(v, int | float) or isinstance(v, bool):
                 continue
             lo, hi = meta.get("min"), meta.get("max")
-            if v != v:  # NaN
+            if not math.isfinite(v):  # NaN or ±inf
                 raise ConfigError(f"{f.name} must be a finite number, got {v!r}")
             if lo is not None and (v <= lo if meta.get("min_exclusive") else v < lo):
                 op = ">" if meta.get("min_exclusive") else ">="

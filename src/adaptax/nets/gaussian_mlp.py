@@ -65,6 +65,9 @@ class GaussianMLP(nn.Module):
             x = nn.relu(dense(width)(x))
         mean = dense(self.action_dim)(x)
         log_std = self.param(
-            "log_std", lambda _key, shape: jnp.full(shape, self.init_log_std), (self.action_dim,)
+            # float32, not a weak type: an update makes it float32, and a weak-typed first state
+            # would compile a training scan twice
+            "log_std", lambda _key, shape: jnp.full(shape, self.init_log_std, jnp.float32),
+            (self.action_dim,)
         )
         return mean, log_std
