@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("run_dir")
     res.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                      help="change an evaluation key (e.g. eval_tasks) and evaluate again")
+    res.add_argument("--evaluate", action="store_true",
+                     help="evaluate a finished run again (it is not retrained)")
     return p
 
 
@@ -97,7 +99,7 @@ def _host_devices(count: int) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}"
 
 
-def _resume(path: str, sets: list[str]) -> Path:
+def _resume(path: str, sets: list[str], evaluate: bool = False) -> Path:
     from adaptax.experiments import config as cfg
     from adaptax.experiments import registry
     from adaptax.runs import RunDir
@@ -113,6 +115,11 @@ def _resume(path: str, sets: list[str]) -> Path:
         raise AdaptaxError(
             f"resume --set can change only evaluation keys of {exp.name} ({allowed}); "
             f"{training[0]} changes training: start a new run with adaptax run")
+    if (run_dir.path / "results.json").exists() and not (overrides or evaluate):
+        print(f"{run_dir.path} is complete; `adaptax report {run_dir.path}` rewrites its report, "
+              f"`adaptax resume {run_dir.path} --evaluate` evaluates it again (--set changes an "
+              f"evaluation key)", file=sys.stderr)
+        return run_dir.path
     if overrides:
         config = cfg.apply_overrides(config, overrides)
         run_dir.update_config(cfg.to_dict(config))
@@ -138,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("run", "reproduce"):
             path = _run(args, getattr(args, "preset", "paper"))
         elif args.command == "resume":
-            path = _resume(args.run_dir, args.sets)
+            path = _resume(args.run_dir, args.sets, args.evaluate)
         else:
             from adaptax.experiments import registry
             from adaptax.runs import RunDir

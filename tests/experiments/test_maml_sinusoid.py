@@ -52,9 +52,15 @@ def test_run_writes_a_complete_run_folder_and_resume_after_kill_matches(tmp_path
     assert [r["step"] for r in RunDir(killed).read_metrics() if r["phase"] == "maml"] == [
         50, 100, 150, 200]
 
+    # Resuming a finished run says so and changes nothing unless asked to evaluate again.
+    capsys.readouterr()
+    before = (killed / "results.json").stat().st_mtime_ns
+    assert main(["resume", str(killed)]) == 0
+    assert "is complete" in capsys.readouterr().err
+    assert (killed / "results.json").stat().st_mtime_ns == before
+
     # A finished run evaluated again on more test tasks: only evaluation keys may change, the
     # trained parameters are kept and config.json records the change.
-    capsys.readouterr()
     assert main(["resume", str(killed), "--set", "iterations=400"]) == 2
     err = capsys.readouterr().err
     assert "only evaluation keys" in err and "iterations" in err and len(err.splitlines()) == 1
@@ -154,7 +160,7 @@ def test_resuming_a_finished_phase_reports_its_whole_time_and_speed(tmp_path):
     assert np.isfinite(again.iters_per_second) and again.iters_per_second > 0
 
 
-def test_time_limit_stops_at_a_chunk_end_and_resume_continues_only_without_it(tmp_path):
+def test_time_limit_stops_at_a_chunk_end_and_resume_continues_only_without_it(tmp_path, capsys):
     run = RunDir.create("fake", 0, out=tmp_path / "run")
 
     def run_fn(state, n):  # each chunk takes at least 0.2 s of wall time
@@ -168,6 +174,8 @@ def test_time_limit_stops_at_a_chunk_end_and_resume_continues_only_without_it(tm
     assert first.iterations in (10, 20) and int(first.state) == first.iterations
     assert checkpoint.load(run.checkpoint_dir, "p", jnp.array(0), experiment="fake")[1] == \
         first.iterations
+    assert f"p: stopped by time_limit = 0.3 s after {first.iterations} of 100" in \
+        capsys.readouterr().err
     again = train_phase(run, **kwargs, resume=True, time_limit=0.3)  # the limit is spent
     assert again.iterations == first.iterations
     done = train_phase(run, **kwargs, resume=True)
@@ -223,3 +231,20 @@ def test_ctrl_c_names_the_run_folder_to_resume(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
     assert main(["run", "maml-sinusoid", *SMALL, "--out", str(out)]) == 130
     assert f"continue with: adaptax resume {out}" in capsys.readouterr().err
+
+
+def test_progress_is_a_line_per_chunk_when_stderr_is_not_a_terminal(tmp_path, capsys,
+                                                                     monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("ADAPTAX_NO_PROGRESS", raising=False)
+    run = RunDir.create("fake", 0, out=tmp_path / "run")
+
+    def run_fn(state, n):
+        return state + n, _Metrics(jnp.full(n, 0.5))
+
+    train_phase(run, experiment="fake", phase="p", run_fn=run_fn, state=jnp.array(0),
+                iterations=30, chunk=10, resume=False)
+    err = capsys.readouterr().err
+    assert "\r" not in err  # no progress-bar redraws in a log
+    assert [line.split(",")[0] for line in err.splitlines()] == [
+        "p: 10/30 iterations", "p: 20/30 iterations", "p: 30/30 iterations"]

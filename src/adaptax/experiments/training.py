@@ -110,8 +110,10 @@ def train_phase(
              for a, b in zip([{"step": 0}, *done][:len(done)], done, strict=True)
              if b["step"] - a["step"] == chunk and b.get("seconds", 0) > 0]
     last = float(last_loss)
+    # a bar on a terminal; a line per chunk when stderr is a file or a pipe (a log)
+    lines = not _quiet() and not sys.stderr.isatty()
     bar = tqdm(total=iterations, initial=step, desc=phase, unit="it", dynamic_ncols=True,
-               file=sys.stderr, disable=_quiet())
+               file=sys.stderr, disable=_quiet() or lines)
     try:
         while step < iterations and not 0 < time_limit <= seconds:
             n = min(chunk, iterations - step)
@@ -141,9 +143,15 @@ def train_phase(
             run.append_metrics(record)
             bar.update(n)
             bar.set_postfix({monitor: f"{record[monitor]:.4g}"})
+            if lines:
+                print(f"{phase}: {step}/{iterations} iterations, {monitor} {record[monitor]:.4g}, "
+                      f"{dt:.1f} s", file=sys.stderr, flush=True)
             if kill_at == f"{phase}:{step}":
                 os.kill(os.getpid(), signal.SIGKILL)
     finally:
         bar.close()
+    if step < iterations:
+        print(f"{phase}: stopped by time_limit = {time_limit:g} s after {step} of {iterations} "
+              "iterations; evaluating what was trained", file=sys.stderr, flush=True)
     rate = float(np.median(rates[1:] if len(rates) > 1 else rates)) if rates else float("nan")
     return PhaseResult(state, step, seconds, rate, last)
