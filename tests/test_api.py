@@ -27,6 +27,14 @@ def test_cli_lists_the_experiments(capsys):
 
     assert main(["list"]) == 0
     assert "maml-sinusoid" in capsys.readouterr().out
+    # a preset's own values, with the keys it changes marked: rl2-mdps `default` sets lr 0.003
+    # and value_norm true where the base config has 0.001 and false
+    assert main(["list", "-v", "rl2-mdps", "--preset", "default"]) == 0
+    out = capsys.readouterr().out
+    assert "* lr = 0.003:" in out and "* value_norm = true:" in out and "  seed = 0:" in out
+    assert "maml-sinusoid" not in out
+    assert main(["list", "-v", "rl2-mdps", "--preset", "huge"]) == 2
+    assert "unknown preset 'huge'" in capsys.readouterr().err
 
 
 def test_environments_are_part_of_the_api():

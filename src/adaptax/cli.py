@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ls = sub.add_parser("list", help="list the experiments and their presets")
+    ls.add_argument("experiment", nargs="?", default=None, help="only this experiment")
     ls.add_argument("--verbose", "-v", action="store_true", help="show every config key")
+    ls.add_argument("--preset", default=None,
+                    help="with -v: the values of this preset, marking the keys it changes")
 
     for name, help_text in (("run", "train and evaluate an experiment"),
                             ("reproduce", "run an experiment at the paper preset")):
@@ -58,17 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _list(verbose: bool) -> None:
+def _list(experiment: str | None, verbose: bool, preset: str | None) -> None:
     from adaptax.experiments import config as cfg
     from adaptax.experiments import registry
 
-    for name in registry.names():
+    for name in [experiment] if experiment else registry.names():
         exp = registry.get(name)
         print(f"{name:20s} {exp.description}")
         print(f"{'':20s} presets: {', '.join(exp.presets)}")
-        if verbose:
-            for key, help_text, default in cfg.describe(exp.config_cls):
-                print(f"{'':22s}{key} = {default!r}: {help_text}")
+        if not verbose:
+            continue
+        shown = preset or "default"
+        values = cfg.to_dict(exp.make_config(shown))
+        print(f"{'':22s}values of preset {shown!r} (* = set by the preset):")
+        for key, help_text, _ in cfg.describe(exp.config_cls):
+            mark = "*" if key in exp.presets[shown] else " "
+            print(f"{'':20s}{mark} {key} = {cfg.format_value(values[key])}: {help_text}")
 
 
 def _run(args: argparse.Namespace, preset: str) -> Path:
@@ -87,7 +95,18 @@ def _run(args: argparse.Namespace, preset: str) -> Path:
     run_dir = RunDir.create(exp.name, getattr(config, "seed", 0), out=args.out)
     run_dir.write_config(exp.name, preset, cfg.to_dict(config))
     print(f"run folder: {run_dir.path}", file=sys.stderr)
-    _run_experiment(exp, config, run_dir, False)
+    try:
+        _run_experiment(exp, config, run_dir, False)
+    except AdaptaxError as e:
+        saved = run_dir.checkpoint_dir.is_dir() and any(run_dir.checkpoint_dir.iterdir())
+        if saved or (run_dir.path / "results.json").exists():
+            raise
+        # nothing trained was saved: a resume would only repeat the failure
+        import shutil
+
+        shutil.rmtree(run_dir.path, ignore_errors=True)
+        raise type(e)(f"{e} (the run folder {run_dir.path} held nothing trained and was "
+                      "removed)") from None
     return run_dir.path
 
 
@@ -128,6 +147,22 @@ def _resume(path: str, sets: list[str], evaluate: bool = False) -> Path:
     return run_dir.path
 
 
+def _report(exp, run_dir) -> None:
+    """Rewrites a run's report; a results.json of another experiment, or one missing what the
+    report needs, ends in one line."""
+    results = run_dir.read_results()
+    fix = f"rewrite it with: adaptax resume {run_dir.path} --evaluate"
+    if not isinstance(results, dict) or results.get("experiment") != exp.name:
+        found = results.get("experiment") if isinstance(results, dict) else None
+        raise AdaptaxError(f"{run_dir.path}/results.json holds {found!r} results, not "
+                           f"{exp.name!r}; {fix}")
+    try:
+        exp.report(run_dir)
+    except (KeyError, IndexError, TypeError) as e:
+        raise AdaptaxError(f"{run_dir.path}/results.json lacks what the report needs "
+                           f"({type(e).__name__}: {e}); {fix}") from None
+
+
 def _finish(path: Path) -> None:
     report = path / "report.md"
     if report.exists():
@@ -140,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
-            _list(args.verbose)
+            if args.preset and not args.verbose:
+                raise AdaptaxError("--preset needs -v: adaptax list -v EXPERIMENT --preset P")
+            _list(args.experiment, args.verbose, args.preset)
             return 0
         if args.command in ("run", "reproduce"):
             path = _run(args, getattr(args, "preset", "paper"))
@@ -151,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             from adaptax.runs import RunDir
 
             run_dir = RunDir.open(args.run_dir)
-            registry.get(run_dir.read_config()["experiment"]).report(run_dir)
+            _report(registry.get(run_dir.read_config()["experiment"]), run_dir)
             path = run_dir.path
         _finish(path)
         return 0

@@ -52,6 +52,17 @@ def test_run_writes_a_complete_run_folder_and_resume_after_kill_matches(tmp_path
     assert [r["step"] for r in RunDir(killed).read_metrics() if r["phase"] == "maml"] == [
         50, 100, 150, 200]
 
+    # A damaged results.json (a key missing, or another experiment's) ends in one line.
+    good = (killed / "results.json").read_text()
+    for broken in ({k: v for k, v in resumed.items() if k != "methods"},
+                   {**resumed, "experiment": "rl2-mdps"}):
+        (killed / "results.json").write_text(json.dumps(broken))
+        capsys.readouterr()
+        assert main(["report", str(killed)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "--evaluate" in err, err
+    (killed / "results.json").write_text(good)
+
     # Resuming a finished run says so and changes nothing unless asked to evaluate again.
     capsys.readouterr()
     before = (killed / "results.json").stat().st_mtime_ns
@@ -141,6 +152,8 @@ def test_diverging_config_ends_with_one_line(tmp_path, capsys):
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert last.startswith("adaptax: error: maml: loss became nan at iteration 1;"), last
     assert "inner_lr" in last
+    # nothing was trained, so the folder (only its config) is gone: no resume repeats the failure
+    assert "was removed" in last and not (tmp_path / "r").exists()
 
 
 def test_resuming_a_finished_phase_reports_its_whole_time_and_speed(tmp_path):

@@ -61,7 +61,7 @@ class Nav2DConfig:
     inner_lr: float = param(0.1, "inner step size alpha (paper: 0.1; authors' code: 0.5)",
                             min=0, min_exclusive=True)
     train_inner_steps: int = param(
-        1, "inner steps meta-trained through (paper: 1; the paper preset: 3, every test step)",
+        1, "inner steps meta-trained through (paper: 1; lvc-3step: 3, every test step)",
         min=1, max=3)
     meta_objective: str = param(
         "last", "what meta-training scores: last (the return after the last trained inner step, "
