@@ -8,6 +8,7 @@ of the printed tables, machine-readable) and ``report.md`` (ours next to the pap
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -30,9 +31,11 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+@functools.lru_cache(maxsize=1)
 def _git_commit() -> str | None:
-    """The commit of the adaptax checkout this code runs from (``+dirty`` with local changes),
-    or None outside a git checkout."""
+    """The commit of the adaptax checkout this process runs (``+dirty`` with local changes), or
+    None outside a git checkout; read once per process, when its run folder is written first,
+    so a commit made while a run trains does not relabel it."""
     import subprocess
 
     here = Path(__file__).resolve().parent
@@ -155,6 +158,7 @@ class RunDir:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "versions": {"python": platform.python_version(), "jax": jax.__version__},
             "backend": jax.default_backend(),
+            "commit": _git_commit(),
         }
         _atomic_write_text(self.path / "config.json", json.dumps(record, indent=2) + "\n")
 
