@@ -72,6 +72,10 @@ def nav2d_figures(results: dict[str, Any], folder: Path) -> list[str]:
                 ax.set_ylim(-0.6, 0.6)
                 ax.set_aspect("equal")
                 ax.set_title(f"{LABELS[method]}, goal {col}", fontsize=9)
+                if row == len(methods) - 1:
+                    ax.set_xlabel("x position")
+                if col == 0:
+                    ax.set_ylabel("y position")
         axes[0, 0].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(folder / "trajectories.png", dpi=110)

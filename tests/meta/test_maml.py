@@ -193,3 +193,19 @@ def test_short_sinusoid_run_learns():
     before, after = float(curve[:, 0].mean()), float(curve[:, 1].mean())
     assert after < 1.5, (before, after)
     assert before - after > 1.0, (before, after)
+
+
+def test_objective_takes_a_task_record_or_a_support_query_pair():
+    from adaptax.meta.maml import maml_objective
+    from adaptax.types import Batch, TaskBatch
+
+    loss = lambda p, b: jnp.mean((p["w"] * b.x - b.y) ** 2)  # noqa: E731
+    support = Batch(jnp.ones(3), jnp.ones(3))
+    query = Batch(2 * jnp.ones(3), jnp.ones(3))
+    objective = maml_objective(loss, lr=0.1)
+    params = {"w": jnp.array(0.0)}
+    # adapted w' = 0.2 (test_api), query loss (2·0.2 − 1)² = 0.36 either way
+    assert jnp.allclose(objective(params, TaskBatch(support, query)), 0.36)
+    assert jnp.allclose(objective(params, (support, query)), 0.36)
+    with pytest.raises(TypeError, match=r"needs .support and .query"):
+        objective(params, [support, query, query])

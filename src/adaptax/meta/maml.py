@@ -131,15 +131,35 @@ def maml_objective(
 ) -> Callable[[Params, Any], jax.Array]:
     """A per-task objective ``(params, task) -> scalar`` for :class:`MetaTrainer`.
 
-    ``task`` must have ``support`` and ``query`` attributes (e.g. :class:`adaptax.types.TaskBatch`).
+    ``task`` has ``support`` and ``query`` attributes (e.g. :class:`adaptax.types.TaskBatch`) or
+    is a ``(support, query)`` tuple. ``lr`` is fixed; to learn per-parameter rates (Meta-SGD),
+    keep them in the parameters and write the objective yourself:
+    ``lambda p, task: meta_loss(loss, p["net"], task.support, task.query, lr=p["lr"])``.
     """
 
     def objective(params: Params, task: Any) -> jax.Array:
+        support, query = support_and_query(task)
         return meta_loss(
-            loss, params, task.support, task.query, lr=lr, steps=steps, first_order=first_order
+            loss, params, support, query, lr=lr, steps=steps, first_order=first_order
         )
 
     return objective
+
+
+def support_and_query(task: Any) -> tuple[Any, Any]:
+    """A task's ``(support, query)``: its attributes, or the task itself as a pair.
+
+    Example:
+      >>> support_and_query(("s", "q"))
+      ('s', 'q')
+    """
+    if hasattr(task, "support") and hasattr(task, "query"):
+        return task.support, task.query
+    if isinstance(task, tuple) and len(task) == 2:
+        return task[0], task[1]
+    raise TypeError(
+        "a MAML task needs .support and .query (adaptax.TaskBatch) or must be a (support, query) "
+        f"tuple; got {type(task).__name__}")
 
 
 class MetaTrainState(NamedTuple):
