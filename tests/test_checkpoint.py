@@ -46,8 +46,10 @@ def test_corrupt_data_is_refused(tmp_path):
     raw = bytearray(data.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     data.write_bytes(bytes(raw))
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(CheckpointError, match="corrupt") as err:
         checkpoint.load(tmp_path, "p", _state(), experiment="x")
+    # the message says what to do: delete both files and resume to retrain the phase
+    assert f"delete {tmp_path / 'p.json'} and {data} and resume" in str(err.value)
 
 
 def test_truncated_manifest_and_foreign_files_are_refused(tmp_path):
@@ -72,3 +74,20 @@ def test_different_model_is_refused(tmp_path):
     other = other._replace(opt_state=optax.adam(1e-3).init(other.params))
     with pytest.raises(CheckpointError, match="different model"):
         checkpoint.load(tmp_path, "p", other, experiment="x")
+
+
+def test_a_checkpoint_of_another_training_config_is_refused(tmp_path):
+    from adaptax.experiments.config import training_hash
+    from adaptax.experiments.maml_sinusoid import EVAL_KEYS, SinusoidConfig
+
+    ours, theirs = SinusoidConfig(seed=1), SinusoidConfig(seed=0, inner_lr=0.02)
+    checkpoint.save(tmp_path, "p", _state(), step=3, experiment="x",
+                    config_hash=training_hash(theirs, EVAL_KEYS))
+    with pytest.raises(CheckpointError, match="another training config"):
+        checkpoint.load(tmp_path, "p", _state(), experiment="x",
+                        config_hash=training_hash(ours, EVAL_KEYS))
+    # evaluation keys are not part of the hash: a run evaluated on more tasks still resumes
+    more = SinusoidConfig(seed=0, inner_lr=0.02, eval_tasks=2000)
+    _, step = checkpoint.load(tmp_path, "p", _state(), experiment="x",
+                              config_hash=training_hash(more, EVAL_KEYS))
+    assert step == 3

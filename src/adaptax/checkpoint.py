@@ -53,7 +53,8 @@ def _leaf_specs(tree: Any) -> dict[str, list]:
     }
 
 
-def save(folder: str | Path, name: str, tree: Any, *, step: int, experiment: str) -> Path:
+def save(folder: str | Path, name: str, tree: Any, *, step: int, experiment: str,
+         config_hash: str | None = None) -> Path:
     """Writes ``tree`` as checkpoint ``name`` in ``folder`` atomically; returns the manifest path.
 
     Args:
@@ -62,6 +63,8 @@ def save(folder: str | Path, name: str, tree: Any, *, step: int, experiment: str
       tree: any pytree of arrays (NamedTuples, dicts, Flax params, optax states).
       step: the iteration it was taken at (recorded in the manifest and the data file's name).
       experiment: the experiment it belongs to; :func:`load` refuses a checkpoint of another.
+      config_hash: a hash of the training config that produced it; :func:`load` given another
+        hash refuses it (a checkpoint copied from another run).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -85,6 +88,7 @@ def save(folder: str | Path, name: str, tree: Any, *, step: int, experiment: str
         "data": data_name,
         "sha256": hashlib.sha256(data).hexdigest(),
         "leaves": _leaf_specs(host_tree),
+        "config_sha256": config_hash,
     }
     _atomic_write(manifest_path, json.dumps(manifest, indent=1).encode())
     if previous and previous != data_name:
@@ -92,17 +96,28 @@ def save(folder: str | Path, name: str, tree: Any, *, step: int, experiment: str
     return manifest_path
 
 
+def _retrain(manifest_path: Path, manifest: dict[str, Any]) -> str:
+    """What to do about an unusable checkpoint: delete it, and this phase trains again."""
+    files = [str(manifest_path)]
+    if manifest.get("data"):
+        files.append(str(manifest_path.parent / str(manifest["data"])))
+    return (f"delete {' and '.join(files)} and resume to train this phase again from its start "
+            "(only the newest checkpoint of a phase is kept)")
+
+
 def exists(folder: str | Path, name: str) -> bool:
     """Whether checkpoint ``name`` has a manifest in ``folder``."""
     return (Path(folder) / f"{name}.json").exists()
 
 
-def load(folder: str | Path, name: str, template: Any, *, experiment: str) -> tuple[Any, int]:
+def load(folder: str | Path, name: str, template: Any, *, experiment: str,
+         config_hash: str | None = None) -> tuple[Any, int]:
     """Reads checkpoint ``name`` into the structure of ``template``; returns ``(tree, step)``.
 
     Raises:
-      CheckpointError: missing, unreadable, corrupt (checksum), foreign (another format or
-        experiment), or shaped differently from ``template``.
+      CheckpointError: missing, unreadable, corrupt (checksum), foreign (another format,
+        experiment or, when both hashes are known, training config), or shaped differently from
+        ``template``. The message says which files to delete to train the phase again.
     """
     folder = Path(folder)
     manifest_path = folder / f"{name}.json"
@@ -121,13 +136,20 @@ def load(folder: str | Path, name: str, template: Any, *, experiment: str) -> tu
         raise CheckpointError(
             f"{where} belongs to experiment {manifest.get('experiment')!r}, not {experiment!r}"
         )
+    theirs = manifest.get("config_sha256")
+    if config_hash is not None and theirs is not None and theirs != config_hash:
+        raise CheckpointError(
+            f"{where} was written by another training config (a checkpoint copied from another "
+            f"run?); {_retrain(manifest_path, manifest)}")
     data_path = folder / str(manifest.get("data", ""))
     try:
         data = data_path.read_bytes()
     except OSError:
-        raise CheckpointError(f"{where}: its data file {data_path} is missing") from None
+        raise CheckpointError(f"{where}: its data file {data_path} is missing; "
+                              f"{_retrain(manifest_path, manifest)}") from None
     if hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
-        raise CheckpointError(f"{where}: data file {data_path} is corrupt (checksum mismatch)")
+        raise CheckpointError(f"{where}: data file {data_path} is corrupt (checksum mismatch); "
+                              f"{_retrain(manifest_path, manifest)}")
     host_template = jax.tree_util.tree_map(np.asarray, jax.device_get(template))
     if _leaf_specs(host_template) != manifest.get("leaves"):
         raise CheckpointError(f"{where} holds a different model or optimiser than this config")
@@ -135,7 +157,8 @@ def load(folder: str | Path, name: str, template: Any, *, experiment: str) -> tu
         state_dict = serialization.msgpack_restore(data)
         tree = serialization.from_state_dict(host_template, state_dict)
     except Exception as e:  # msgpack and flax raise many types on malformed input
-        raise CheckpointError(f"{where}: data file {data_path} cannot be decoded ({e})") from None
+        raise CheckpointError(f"{where}: data file {data_path} cannot be decoded ({e}); "
+                              f"{_retrain(manifest_path, manifest)}") from None
     if _leaf_specs(tree) != manifest["leaves"]:
         raise CheckpointError(f"{where}: data file {data_path} does not match its manifest")
     return tree, int(manifest["step"])

@@ -200,6 +200,22 @@ def from_dict(config_cls: type, data: dict[str, Any]) -> Any:
     return config_cls(**kwargs)
 
 
+def training_hash(config: Any, eval_keys: tuple[str, ...] = ()) -> str:
+    """SHA-256 of the config without its evaluation keys: what a checkpoint was trained with.
+
+    Example:
+      >>> from adaptax.experiments.maml_sinusoid import SinusoidConfig
+      >>> training_hash(SinusoidConfig(), ("eval_tasks",)) == training_hash(
+      ...     SinusoidConfig(eval_tasks=9), ("eval_tasks",))
+      True
+    """
+    import hashlib
+    import json
+
+    data = {k: v for k, v in to_dict(config).items() if k not in eval_keys}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def describe(config_cls: type) -> list[tuple[str, str, Any]]:
     """``(name, help, default)`` for every field, for ``--help``-style listings."""
     return [(f.name, f.metadata.get("help", ""), f.default) for f in dataclasses.fields(config_cls)]

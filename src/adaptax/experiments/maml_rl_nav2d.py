@@ -46,6 +46,10 @@ PAPER = {
     "oracle": [-2.3],
 }
 
+# config keys that change only the evaluation (`adaptax resume RUN --set KEY=VALUE`)
+EVAL_KEYS = ("eval_tasks", "eval_trajs", "eval_steps", "validation_tasks", "finetune_lrs",
+             "figure_goals")
+
 
 @dataclasses.dataclass(frozen=True)
 class Nav2DConfig:
@@ -229,6 +233,7 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
         result = train_phase(
             run_dir, experiment=NAME, phase=method, run_fn=mr.make_runner(algo), state=state,
             iterations=iterations, chunk=config.chunk, resume=resume,
+            config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set inner_lr or --set max_kl",
         )
         trained[method] = result.state.params
@@ -545,6 +550,5 @@ EXPERIMENT = register(Experiment(
     presets=PRESETS,
     run=run,
     report=report,
-    eval_keys=("eval_tasks", "eval_trajs", "eval_steps", "validation_tasks",
-               "finetune_lrs", "figure_goals"),
+    eval_keys=EVAL_KEYS,
 ))

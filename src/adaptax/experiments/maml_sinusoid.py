@@ -51,6 +51,9 @@ REFERENCE_K10 = {
     "pretrained": [2.6, 1.6],
 }
 
+# config keys that change only the evaluation (`adaptax resume RUN --set KEY=VALUE`)
+EVAL_KEYS = ("eval_tasks", "validation_tasks", "eval_k", "eval_steps", "finetune_lrs")
+
 
 @dataclasses.dataclass(frozen=True)
 class SinusoidConfig:
@@ -164,6 +167,7 @@ def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[s
             run_dir, experiment=NAME, phase=method, run_fn=trainer.run,
             state=trainer.init(start, keys["train"][method]), iterations=config.iterations,
             chunk=config.chunk, resume=resume,
+            config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set meta_lr or --set inner_lr",
         )
         trained[method] = result.state.params
@@ -286,5 +290,5 @@ EXPERIMENT = register(Experiment(
     presets=PRESETS,
     run=run,
     report=report,
-    eval_keys=("eval_tasks", "validation_tasks", "eval_k", "eval_steps", "finetune_lrs"),
+    eval_keys=EVAL_KEYS,
 ))

@@ -56,6 +56,9 @@ METHOD_LABELS = {
     "opsrl": "OPSRL", "ucrl2": "UCRL2", "beb": "BEB",
 }
 
+# config keys that change only the evaluation (`adaptax resume RUN --set KEY=VALUE`)
+EVAL_KEYS = ("eval_tasks", "validation_tasks", "compare_agents")
+
 
 @dataclasses.dataclass(frozen=True)
 class _Common:
@@ -260,6 +263,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     result = train_phase(
         run_dir, experiment=name, phase="rl2", run_fn=learner.run, state=state,
         iterations=iterations, chunk=chunk, resume=resume,
+        config_hash=cfg.training_hash(config, EVAL_KEYS),
         hint="lower --set lr (PPO) or --set max_kl (TRPO)", time_limit=config.time_limit,
     )
 
@@ -541,7 +545,7 @@ BANDITS = register(Experiment(
     presets=BANDIT_PRESETS,
     run=run,
     report=report,
-    eval_keys=("eval_tasks", "validation_tasks", "compare_agents"),
+    eval_keys=EVAL_KEYS,
 ))
 MDPS = register(Experiment(
     name="rl2-mdps",
@@ -550,5 +554,5 @@ MDPS = register(Experiment(
     presets=MDP_PRESETS,
     run=run,
     report=report,
-    eval_keys=("eval_tasks", "validation_tasks", "compare_agents"),
+    eval_keys=EVAL_KEYS,
 ))

@@ -72,6 +72,7 @@ def train_phase(
     monitor: str = "loss",
     hint: str = "lower the learning rate with --set",
     time_limit: float = 0.0,
+    config_hash: str | None = None,
 ) -> PhaseResult:
     """Trains ``state`` for ``iterations`` iterations in chunks, checkpointing after each.
 
@@ -89,6 +90,8 @@ def train_phase(
       hint: what the divergence error suggests.
       time_limit: > 0: start no chunk once this many seconds of training are done (resumed
         processes' included); the result then has fewer than ``iterations``.
+      config_hash: the training config's hash (`config.training_hash`), written into every
+        checkpoint; a checkpoint with another hash is refused on resume.
 
     Raises:
       TrainingDiverged: the monitored metric became NaN or infinite; the checkpoint of the last
@@ -96,7 +99,8 @@ def train_phase(
     """
     step = 0
     if resume and checkpoint.exists(run.checkpoint_dir, phase):
-        state, step = checkpoint.load(run.checkpoint_dir, phase, state, experiment=experiment)
+        state, step = checkpoint.load(run.checkpoint_dir, phase, state, experiment=experiment,
+                                      config_hash=config_hash)
         run.truncate_metrics(phase, step)
         done = [r for r in run.read_metrics() if r.get("phase") == phase]
         last_loss = done[-1].get(f"{monitor}_last", float("nan")) if done else float("nan")
@@ -135,7 +139,8 @@ def train_phase(
             if n == chunk:
                 rates.append(n / dt)
             last = float(values[-1])
-            checkpoint.save(run.checkpoint_dir, phase, state, step=step, experiment=experiment)
+            checkpoint.save(run.checkpoint_dir, phase, state, step=step, experiment=experiment,
+                            config_hash=config_hash)
             record = {"phase": phase, "step": step, "seconds": round(dt, 4)}
             for name, value in metrics._asdict().items():
                 record[name] = float(np.mean(np.asarray(value)))
