@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
 COLORS = {"maml": "tab:red", "fomaml": "tab:orange", "pretrained": "tab:blue",
           "oracle": "tab:green"}
@@ -35,6 +36,8 @@ def sinusoid_figures(results: dict[str, Any], folder: Path) -> list[str]:
                            label=f"{k} support points")
                 ax.set_title(f"{LABELS[method]}, K = {k}")
                 ax.set_ylim(-6, 6)
+                ax.set_xlabel("x")
+                ax.set_ylabel("y")
                 if row == 0 and col == 0:
                     ax.legend(fontsize=7, loc="lower right")
         fig.tight_layout()
@@ -54,17 +57,37 @@ def sinusoid_figures(results: dict[str, Any], folder: Path) -> list[str]:
             ax.fill_between(steps, [m - c for m, c in zip(mean, ci, strict=True)],
                             [m + c for m, c in zip(mean, ci, strict=True)],
                             color=COLORS.get(method), alpha=0.2)
+        for ref, marker, label in ((results.get("paper"), "D", "paper (published)"),
+                                   (results.get("reference_k10"), "o",
+                                    "internal reference (not published)")):
+            if not ref or str(ref["K"]) != k:
+                continue
+            for method in ("maml", "pretrained"):
+                if method in results["methods"]:
+                    ax.scatter(ref["steps"], ref[method], marker=marker, s=30, zorder=3,
+                               facecolors="none", edgecolors=COLORS[method],
+                               label=f"{LABELS[method]}, {label}")
         ax.set_title(f"K = {k}")
         ax.set_xlabel("number of gradient steps")
         ax.set_ylabel("mean squared error")
         ax.set_yscale("log")
         ax.set_ylim(top=min(ax.get_ylim()[1], 20.0))  # a diverged task must not hide the rest
-    axes[0][0].legend(fontsize=8)
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(folder / "mse_vs_steps.png", dpi=110)
     plt.close(fig)
     names.append("mse_vs_steps.png")
     return names
+
+
+def _setting_words(setting: dict[str, Any]) -> str:
+    """A table row's setting in words, e.g. "n = 100 pulls, k = 10 arms"."""
+    if "k" in setting:
+        return f"n = {setting['n']} pulls, k = {setting['k']} arms"
+    return f"n = {setting['n']} episodes"
 
 
 def baseline_bars(results: dict[str, Any], folder: Path) -> str:
@@ -88,7 +111,8 @@ def baseline_bars(results: dict[str, Any], folder: Path) -> str:
                       ha="right", fontsize=7)
         lo = min(means) * 0.9
         ax.set_ylim(lo, max(max(means), max((p for _, p in paper), default=0)) * 1.03)
-        ax.set_title(f"{row['label']}", fontsize=9)
+        ax.set_title(_setting_words(row["setting"]), fontsize=9)
+        ax.set_ylabel("total reward per trial", fontsize=8)
     for ax in list(axes.flat)[len(rows):]:
         ax.axis("off")
     axes[0][0].legend(fontsize=7)

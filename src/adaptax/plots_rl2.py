@@ -20,7 +20,9 @@ def learning_curve(results: dict[str, Any], folder: Path) -> list[str]:
     fig, axes = plt.subplots(1, 2 if norm else 1, figsize=(10 if norm else 5.5, 3.6),
                              squeeze=False)
     ax = axes[0, 0]
-    ax.plot(curve["env_steps"], curve["trial_return"], color="tab:red", label="RL² (training)")
+    marker = "o" if len(curve["env_steps"]) == 1 else None  # one chunk: a point, not a line
+    ax.plot(curve["env_steps"], curve["trial_return"], color="tab:red", marker=marker,
+            label="RL² (training)")
     paper = results["paper"]
     ax.axhline(paper["rl2"], color="tab:red", ls="--", lw=1, label="RL² (paper)")
     ax.axhline(paper["random"], color="gray", ls=":", lw=1, label="random (paper)")
@@ -33,7 +35,8 @@ def learning_curve(results: dict[str, Any], folder: Path) -> list[str]:
     ax.legend(fontsize=7, loc="lower right")
     if norm:
         ax = axes[0, 1]
-        ax.plot(curve["env_steps"], norm["curve"], color="tab:red", label="RL² (training)")
+        ax.plot(curve["env_steps"], norm["curve"], color="tab:red", marker=marker,
+                label="RL² (training)")
         ax.axhline(1.0, color="k", ls="--", lw=1, label=f"{norm['reference']} = 1")
         ax.axhline(0.0, color="gray", ls=":", lw=1, label="random = 0")
         ax.set_xlabel("environment steps")
