@@ -83,6 +83,15 @@ def sinusoid_tables(results: dict) -> str:
     return "\n\n".join(out)
 
 
+def _comparable(config: dict) -> str:
+    """A warning when the run trained far less than the paper, so its numbers are not the
+    paper's setting (the smoke preset)."""
+    if config["iterations"] >= 10_000:
+        return ""
+    return (f"\n**Not comparable with the paper's numbers:** {config['iterations']} iterations "
+            "per method (the paper: 70,000).\n")
+
+
 def _split_text(results: dict) -> str:
     splits = results.get("splits", {})
     if "test" not in splits:
@@ -117,7 +126,7 @@ points; mean ± 95% interval (1.96·std/√tasks). Pretrained fine-tuning step s
 validation tasks: {lr or '—'}.
 
 ## Results
-
+{_comparable(c)}
 {sinusoid_tables(results)}
 
 ## Training

@@ -32,6 +32,8 @@ def test_run_writes_a_complete_run_folder_and_resume_after_kill_matches(tmp_path
     assert results["schema"] == "adaptax.maml-sinusoid.results/1"
     assert len(results["methods"]["maml"]["5"]["mean"]) == 11
     assert "| MAML |" in (clean / "report.md").read_text()
+    assert "Not comparable with the paper's numbers:** 200 iterations" in (
+        clean / "report.md").read_text()
     assert [r["step"] for r in RunDir(clean).read_metrics() if r["phase"] == "maml"] == [
         50, 100, 150, 200]
     printed = capsys.readouterr().out

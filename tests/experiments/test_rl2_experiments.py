@@ -99,6 +99,7 @@ def test_smoke_preset_runs_end_to_end(tmp_path, capsys, monkeypatch, experiment,
     assert "| RL² (`smoke`) |" in printed and f"| {paper} |" in printed
     assert "one-sided Welch" in printed
     assert "test split, instance seeds 1000000…1000049" in (out / "report.md").read_text()
+    assert "Not comparable with the paper's numbers" in (out / "report.md").read_text()
     assert "Normalised score" in (out / "report.md").read_text()
 
 

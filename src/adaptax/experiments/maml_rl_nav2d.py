@@ -25,7 +25,12 @@ from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
 from adaptax.experiments.registry import Experiment, command_of, register
-from adaptax.experiments.training import AUTO_HOST_DEVICES, auto_devices, train_phase
+from adaptax.experiments.training import (
+    AUTO_HOST_DEVICES,
+    auto_devices,
+    progress,
+    train_phase,
+)
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
 from adaptax.rl.losses import gaussian_kl, masked_mean
@@ -285,10 +290,13 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
 
     methods: dict[str, Any] = {}
     diagnostics: dict[str, Any] = {}
+    if {"pretrained", "random"} & set(trained):
+        progress(f"choosing fine-tuning step sizes on {config.validation_tasks} validation goals")
     selection = {m: choose_finetune_lr(config, trained[m], keys["select"])
                  for m in ("pretrained", "random") if m in trained}
     lrs = {m: selection[m]["chosen"] if m in selection else config.inner_lr for m in trained}
     for method, params in trained.items():
+        progress(f"evaluating {LABELS[method]} on {config.eval_tasks} test goals")
         if method == "oracle":
             algo = _algo(config, True, 0, config.inner_lr)
             methods[method] = summary(curves(algo, params, 0, tasks))

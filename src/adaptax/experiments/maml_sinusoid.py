@@ -24,7 +24,7 @@ from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.protocol import split_key, split_start
 from adaptax.experiments.registry import Experiment, command_of, register
-from adaptax.experiments.training import train_phase
+from adaptax.experiments.training import progress, train_phase
 from adaptax.meta import maml
 from adaptax.meta.pretrain import choose_finetune_lr, pooled_objective
 from adaptax.nets.mlp import MLP
@@ -212,6 +212,7 @@ def evaluate(config: SinusoidConfig, trained: dict[str, Any], loss, keys) -> dic
     finetune_lr: dict[str, float] = {}
     fits: dict[str, Any] = {}
     for k in config.eval_k:
+        progress(f"evaluating on {config.eval_tasks} test tasks, K = {k} ({', '.join(trained)})")
         tasks = sinusoid.sample_tasks(split_key("test", k), config.eval_tasks, k, k)
         for method in ("maml", "fomaml"):
             if method in trained:

@@ -35,7 +35,12 @@ from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
 from adaptax.experiments.registry import Experiment, command_of, register
-from adaptax.experiments.training import AUTO_HOST_DEVICES, auto_devices, train_phase
+from adaptax.experiments.training import (
+    AUTO_HOST_DEVICES,
+    auto_devices,
+    progress,
+    train_phase,
+)
 from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
 from adaptax.runs import RunDir
 
@@ -269,6 +274,8 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
 
     tasks = split_instances(env, "test", config.eval_tasks)
     validation = split_instances(env, "validation", config.validation_tasks)
+    progress(f"evaluating RL² on {config.eval_tasks} test and {config.validation_tasks} "
+             "validation instances")
     t1 = time.perf_counter()
     scores = np.asarray(learner.evaluate(result.state.params, tasks, jax.random.fold_in(root, 1)))
     eval_seconds = time.perf_counter() - t1
@@ -279,6 +286,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     norm["rl2"] = normalise([np.mean(scores, dtype=np.float64)], norm)[0]
     norm["curve"] = normalise([r["trial_return"] for r in curve], norm)
     t2 = time.perf_counter()
+    progress(f"the classical agents on the same instances: {', '.join(config.compare_agents)}")
     agents = classical_agents(config, env, episodes, tasks, validation)
     comparisons = compare(scores, {a: np.asarray(v["totals"]) for a, v in agents.items()})
     for v in agents.values():
@@ -493,7 +501,7 @@ actions; total reward per trial, mean ± 95% interval. The classical agents play
 instances (the paper's agents; each hyper-parameter chosen on the validation instances).
 
 ## Results
-
+{_comparable(t)}
 {comparison_table(results, run_config.get('preset', ''))}
 
 {claims_text(results)}
@@ -521,6 +529,14 @@ Paper: {p['source']}; its columns come from its own draw of instances.
 """
     run_dir.write_report(text)
     return text
+
+
+def _comparable(train: dict[str, Any]) -> str:
+    """A warning for a smoke-size run, whose numbers are not comparable with the paper's."""
+    if train["env_steps"] >= 1_000_000:
+        return ""
+    return (f"\n**Not comparable with the paper's numbers:** {train['env_steps']:,} environment "
+            "steps of training (a smoke-size run).\n")
 
 
 def _devices_text(train: dict[str, Any]) -> str:

@@ -37,6 +37,12 @@ def _quiet() -> bool:
     return os.environ.get("ADAPTAX_NO_PROGRESS") == "1" or os.environ.get("CI") == "true"
 
 
+def progress(message: str) -> None:
+    """One line on stderr for work without a progress bar (evaluation), unless quiet."""
+    if not _quiet():
+        print(message, file=sys.stderr, flush=True)
+
+
 def auto_devices(fits: Callable[[int], bool] = lambda count: True) -> int:
     """Devices a config with ``devices = 0`` (auto) trains on data-parallel: JAX's local devices,
     at most `AUTO_HOST_DEVICES` on a CPU, the largest count not above that for which `fits`
