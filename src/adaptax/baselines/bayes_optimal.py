@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from adaptax._checks import require_int
+
 __all__ = [
     "BayesOptimalPolicy",
     "bayes_optimal",
@@ -33,12 +35,6 @@ ArmState = tuple[int, int]
 State = tuple[ArmState, ...]
 
 DEFAULT_MAX_STATES = 2_000_000
-
-
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _successor(state: State, arm: ArmState, success: bool) -> State:
@@ -108,9 +104,9 @@ def bayes_optimal_value(k: int, n: int, max_states: int = DEFAULT_MAX_STATES) ->
 
     Reference: Berry & Fristedt (1985).
     """
-    k = _check_int("k (arms)", k, 2)
-    n = _check_int("n (pulls)", n, 1)
-    value, _ = _solve(k, n, _check_int("max_states", max_states, 1))
+    k = require_int("k (arms)", k, 2)
+    n = require_int("n (pulls)", n, 1)
+    value, _ = _solve(k, n, require_int("max_states", max_states, 1))
     return value[()]
 
 
@@ -156,9 +152,9 @@ def bayes_optimal_policy(
 
     Reference: Berry & Fristedt (1985).
     """
-    k = _check_int("k (arms)", k, 2)
-    n = _check_int("n (pulls)", n, 1)
-    value, choice = _solve(k, n, _check_int("max_states", max_states, 1))
+    k = require_int("k (arms)", k, 2)
+    n = require_int("n (pulls)", n, 1)
+    value, choice = _solve(k, n, require_int("max_states", max_states, 1))
     ids: dict[State, int] = {(): 0}
     order: list[State] = [()]
     arm_a, arm_b, nxt_s, nxt_f = [], [], [], []

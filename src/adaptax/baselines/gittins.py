@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from adaptax._checks import require_int
 from adaptax.cache import cached_arrays
 
 __all__ = [
@@ -58,12 +59,6 @@ def _check_gamma(gamma: float, *, allow_one: bool = False) -> float:
         bound = "(0, 1]" if allow_one else "(0, 1)"
         raise ValueError(f"discount gamma must lie in {bound}, got {gamma}")
     return gamma
-
-
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def approx_gittins_index(a: np.ndarray, b: np.ndarray, gamma: float = 1.0) -> np.ndarray:
@@ -128,8 +123,8 @@ def calibration_table(gamma: float, max_pulls: int = 1000, grid_size: int = 5000
     Reference: Gittins, Glazebrook & Weber (2011) §8.4; REFERENCE.md, Bandits, Gittins (b).
     """
     gamma = _check_gamma(gamma)
-    big_m = _check_int("max_pulls (M)", max_pulls, 3)
-    grid = _check_int("grid_size (G)", grid_size, 3)
+    big_m = require_int("max_pulls (M)", max_pulls, 3)
+    grid = require_int("grid_size (G)", grid_size, 3)
     r = np.linspace(0.0, 1.0, grid)
     safe = r / (1.0 - gamma)  # value of retiring for ever
     nu = np.full((big_m + 1, big_m + 1), np.nan)
@@ -206,9 +201,9 @@ def calibration_index(
     Reference: Gittins, Glazebrook & Weber (2011) §8.4.
     """
     gamma = _check_gamma(gamma)
-    a = _check_int("a", a, 1)
-    b = _check_int("b", b, 1)
-    big_m = _check_int("max_pulls (M)", max_pulls, a + b + 1)
+    a = require_int("a", a, 1)
+    b = require_int("b", b, 1)
+    big_m = require_int("max_pulls (M)", max_pulls, a + b + 1)
     if not tol > 0:
         raise ValueError(f"tol must be > 0, got {tol}")
     m0 = a + b
@@ -315,9 +310,9 @@ def finite_horizon_table(
 
     Reference: Niño-Mora (2011); Gittins, Glazebrook & Weber (2011) §8.4 (calibration).
     """
-    horizon = _check_int("horizon (H)", horizon, 1)
-    grid = _check_int("grid_size (G)", grid_size, 3)
-    chunk = _check_int("chunk", chunk, 1)
+    horizon = require_int("horizon (H)", horizon, 1)
+    grid = require_int("grid_size (G)", grid_size, 3)
+    chunk = require_int("chunk", chunk, 1)
     lam_grid = np.linspace(0.0, 1.0, grid)
     lam_grid[1:-1] += (np.sqrt(2.0) - 1.0) * 1e-3 / (grid - 1)  # off simple fractions
     offsets = _level_offsets(horizon)

@@ -62,6 +62,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from adaptax._checks import require_int
 from adaptax.baselines.mdp_model import (
     _EGREEDY_PRIOR,
     _TABULA_PRIOR,
@@ -95,7 +96,6 @@ from adaptax.baselines.mdp_trials import (
     _run_trials,
 )
 from adaptax.baselines.stats import map_grid
-from adaptax.envs.base import require_int
 from adaptax.types import Array
 
 __all__ = [

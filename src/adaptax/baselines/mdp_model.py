@@ -41,8 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from adaptax._checks import require_int
 from adaptax.baselines.planning import backward_induction
-from adaptax.envs.base import require_int
 from adaptax.types import Array
 
 __all__ = [

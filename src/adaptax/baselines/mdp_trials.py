@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from adaptax._checks import require_int
 from adaptax.baselines.mdp_model import (
     _UCRL2_PRIOR,
     MODES,
@@ -56,7 +57,6 @@ from adaptax.baselines.planning import (
     backward_induction,
     extended_value_iteration,
 )
-from adaptax.envs.base import require_int
 from adaptax.types import Array
 
 

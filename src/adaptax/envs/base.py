@@ -17,7 +17,6 @@ depend on gymnax).
 
 from __future__ import annotations
 
-import operator
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -25,6 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from adaptax._checks import require_int  # noqa: F401  (re-exported)
 from adaptax.types import Array, PRNGKey
 
 if TYPE_CHECKING:
@@ -45,32 +45,6 @@ class EnvParams:
 
 TEnvState = TypeVar("TEnvState", bound=EnvState)
 TEnvParams = TypeVar("TEnvParams", bound=EnvParams)
-
-
-def require_int(name: str, value: Any, minimum: int) -> int:
-    """Validates a user-facing integer argument at the boundary.
-
-    Args:
-      name: the argument's name, used in the error message.
-      value: the value given (a Python or NumPy integer; bool is refused).
-      minimum: the smallest allowed value.
-
-    Returns:
-      `value` as a Python int.
-
-    Example:
-      >>> require_int("horizon", 10, minimum=1)
-      10
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    try:
-        as_int = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
-    if as_int < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {as_int}")
-    return as_int
 
 
 def tree_select(pred: Array, on_true: Any, on_false: Any) -> Any:

@@ -14,8 +14,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from adaptax._checks import require_int
 from adaptax.envs.bandits import BernoulliBandit
-from adaptax.envs.base import Environment, require_int
+from adaptax.envs.base import Environment
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.envs.tabular_mdp import TabularMDP
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from adaptax.envs.base import require_int
+from adaptax._checks import require_int
 from adaptax.types import Array, PRNGKey
 
 

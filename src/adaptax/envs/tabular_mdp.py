@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from adaptax.envs.base import Environment, EnvParams, EnvState, require_int
+from adaptax._checks import require_int
+from adaptax.envs.base import Environment, EnvParams, EnvState
 from adaptax.envs.spaces import Box, Discrete
 from adaptax.types import Array, PRNGKey
 

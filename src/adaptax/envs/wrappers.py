@@ -26,7 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from adaptax.envs.base import Environment, EnvParams, EnvState, require_int
+from adaptax._checks import require_int
+from adaptax.envs.base import Environment, EnvParams, EnvState
 from adaptax.envs.spaces import Box
 from adaptax.types import Array, PRNGKey
 

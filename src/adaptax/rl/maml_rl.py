@@ -52,7 +52,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from adaptax.envs.base import require_int
+from adaptax._checks import require_int
 from adaptax.rl import linear_baseline
 from adaptax.rl.maml_rl_inner import (
     ApplyFn,

@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from adaptax.envs.base import require_int
+from adaptax._checks import require_int
 from adaptax.envs.wrappers import Trial, TrialParams, policy_input_size
 from adaptax.errors import ConfigError
 from adaptax.nets.recurrent import RecurrentActorCritic, RecurrentCarry

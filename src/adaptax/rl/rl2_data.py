@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from adaptax.envs.base import require_int
+from adaptax._checks import require_int
 from adaptax.rl.losses import masked_mean
 from adaptax.rl.returns import gae
 from adaptax.rl.rollout import Trajectory

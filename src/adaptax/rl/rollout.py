@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from adaptax.envs.base import require_int, tree_select
+from adaptax._checks import require_int
+from adaptax.envs.base import tree_select
 from adaptax.types import Array, PRNGKey
 
 __all__ = ["PolicyFn", "RolloutCarry", "Trajectory", "rollout"]
