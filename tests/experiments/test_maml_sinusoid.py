@@ -241,8 +241,8 @@ def test_ctrl_c_names_the_run_folder_to_resume(tmp_path, capsys, monkeypatch):
     def interrupted(config, run_dir, resume):
         raise KeyboardInterrupt
 
-    exp = registry.get("maml-sinusoid")
-    monkeypatch.setitem(registry._EXPERIMENTS, exp.name, dataclasses.replace(exp, run=interrupted))
+    exp = dataclasses.replace(registry.get("maml-sinusoid"), run=interrupted)
+    monkeypatch.setattr(registry, "get", lambda name: exp)
     out = tmp_path / "run"
     assert main(["run", "maml-sinusoid", *SMALL, "--out", str(out)]) == 130
     assert f"continue with: adaptax resume {out}" in capsys.readouterr().err

@@ -24,8 +24,8 @@ from adaptax.baselines import stats
 from adaptax.experiments import config as cfg
 from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
+from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import describe_split, split_instances, split_record
-from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.runs import RunDir
 
 SCHEMA = "adaptax.baselines.results/1"
@@ -460,7 +460,8 @@ def report(run_dir: RunDir) -> str:
         if cell.get("paper") is not None and not cell.get("within_2se")
     ]
     title = "RL² Table 1 — bandits" if "bandits" in results["experiment"] else "RL² Table 2 — MDPs"
-    command = command_of(run_dir.read_config(), always=("mode",))
+    command = EXPERIMENTS[results["experiment"]].command_of(run_dir.read_config(),
+                                                           always=("mode",))
     text = f"""# {title}: the classical baselines ({results['mode']} mode)
 
 Command: `{command}`; {_where(results)}, shared with RL²'s evaluation; outcome seed
@@ -493,8 +494,8 @@ instance set happens to be. {_luck(results)}
 
 def _experiment(name: str, description: str, config_cls: type, presets: dict,
                 run: Callable) -> Experiment:
-    return register(Experiment(name=name, description=description, config_cls=config_cls,
-                               presets=presets, run=run, report=report))
+    return Experiment(name=name, description=description, config_cls=config_cls,
+                      presets=presets, run=run, report=report)
 
 
 BANDITS = _experiment("baselines-bandits",
@@ -503,3 +504,4 @@ BANDITS = _experiment("baselines-bandits",
 MDPS = _experiment("baselines-mdps",
                    "RL² Table 2: PSRL, OPSRL, UCRL2, BEB, ε-greedy, greedy, random on MDPs",
                    MDPBaselinesConfig, MDP_PRESETS, run_mdps)
+EXPERIMENTS = {BANDITS.name: BANDITS, MDPS.name: MDPS}

@@ -23,8 +23,8 @@ from adaptax.envs.navigation2d import Navigation2D
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
+from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
-from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import (
     AUTO_HOST_DEVICES,
     auto_devices,
@@ -473,7 +473,7 @@ def report(run_dir: RunDir) -> str:
     where = (describe_split("test", test["num"]) if test else f"{results['eval_tasks']} goals")
     text = f"""# MAML-RL — 2D navigation
 
-Command: `{command_of(run_config)}`
+Command: `{EXPERIMENT.command_of(run_config)}`
 {_comparable_note(c)}
 Policy Gaussian MLP 2-{'-'.join(map(str, c['hidden']))}-2 ReLU, state-independent log σ.
 Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories × horizon
@@ -551,7 +551,7 @@ def _fmt(values: list[float], digits: int = 3) -> str:
     return "[" + ", ".join(f"{v:.{digits}g}" for v in values) + "]"
 
 
-EXPERIMENT = register(Experiment(
+EXPERIMENT = Experiment(
     name=NAME,
     description="MAML-RL 2D navigation vs pretrained, random init, oracle (Fig. 4, Table 4)",
     config_cls=Nav2DConfig,
@@ -559,4 +559,5 @@ EXPERIMENT = register(Experiment(
     run=run,
     report=report,
     eval_keys=EVAL_KEYS,
-))
+)
+EXPERIMENTS = {EXPERIMENT.name: EXPERIMENT}

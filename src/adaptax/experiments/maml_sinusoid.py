@@ -22,8 +22,8 @@ import optax
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
+from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import split_key, split_start
-from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import progress, train_phase
 from adaptax.meta import maml
 from adaptax.meta.pretrain import choose_finetune_lr, pooled_objective
@@ -279,12 +279,12 @@ def report(run_dir: RunDir) -> str:
     run_dir.figures_dir.mkdir(exist_ok=True)
     figures = plots.sinusoid_figures(results, run_dir.figures_dir)
     run_config = run_dir.read_config()
-    text = sinusoid_report(results, run_config, figures, command_of(run_config))
+    text = sinusoid_report(results, run_config, figures, EXPERIMENT.command_of(run_config))
     run_dir.write_report(text)
     return text
 
 
-EXPERIMENT = register(Experiment(
+EXPERIMENT = Experiment(
     name=NAME,
     description="MAML sinusoid regression vs pretrained and oracle (App. C Table 2, Figs 2-3)",
     config_cls=SinusoidConfig,
@@ -292,4 +292,5 @@ EXPERIMENT = register(Experiment(
     run=run,
     report=report,
     eval_keys=EVAL_KEYS,
-))
+)
+EXPERIMENTS = {EXPERIMENT.name: EXPERIMENT}

@@ -1,109 +1,53 @@
-"""The registry of experiments: each paper table or figure is one named :class:`Experiment`."""
+"""The registry of experiments: names mapped to the modules that define them, imported lazily.
+
+Each experiment module defines ``EXPERIMENTS``, a dict of name → :class:`Experiment`; the registry
+imports a module only when one of its experiments is asked for, so no experiment module imports
+the registry (or another experiment module) back. Experiments of your own join with
+:func:`register`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Sequence
 from typing import Any
 
 from adaptax.errors import ConfigError
-from adaptax.experiments import config as cfg
-from adaptax.runs import RunDir
+from adaptax.experiments.experiment import Experiment
 
-
-@dataclasses.dataclass(frozen=True)
-class Experiment:
-    """A reproducible experiment.
-
-    Attributes:
-      name: the command-line name, e.g. ``"maml-sinusoid"``.
-      description: one line for ``adaptax list``.
-      config_cls: its frozen config dataclass (defaults = the ``default`` preset).
-      presets: preset name → field overrides applied to the defaults.
-      run: ``(config, run_dir, resume) -> results`` trains, evaluates and writes
-        ``results.json``; with ``resume`` it continues from the run folder's checkpoints.
-      report: ``run_dir -> markdown`` writes ``report.md`` and figures from ``results.json``.
-      eval_keys: config keys that change only the evaluation: ``adaptax resume RUN --set
-        KEY=VALUE`` may change them and evaluate a finished run again (e.g. on more test tasks).
-    """
-
-    name: str
-    description: str
-    config_cls: type
-    presets: dict[str, dict[str, Any]]
-    run: Callable[[Any, RunDir, bool], dict[str, Any]]
-    report: Callable[[RunDir], str]
-    eval_keys: tuple[str, ...] = ()
-
-    def make_config(self, preset: str = "default", overrides: dict[str, Any] | None = None) -> Any:
-        """The config of ``preset`` with ``overrides`` applied, validated."""
-        if preset not in self.presets:
-            raise ConfigError(
-                f"unknown preset {preset!r} for {self.name}; choose one of {list(self.presets)}"
-            )
-        config = cfg.apply_overrides(self.config_cls(), self.presets[preset])
-        return cfg.apply_overrides(config, overrides or {})
-
-    def command_line(
-        self, preset: str | None, config: dict[str, Any], always: Sequence[str] = ()
-    ) -> str:
-        """The ``adaptax run`` command that rebuilds ``config`` (a run's ``config.json`` entry).
-
-        It names the preset, then ``--set`` for every key whose value differs from the preset's
-        (and for the keys in ``always``, e.g. the table cell), then ``--seed`` when the config
-        has one, so a report's command reruns what was run rather than only the preset.
-
-        Example:
-          >>> exp = get("rl2-mdps")
-          >>> exp.command_line("default", {**cfg.to_dict(exp.make_config()), "hidden_size": 32})
-          'adaptax run rl2-mdps --preset default --set hidden_size=32 --seed 0'
-        """
-        preset = preset if preset in self.presets else "default"
-        base = cfg.to_dict(self.make_config(preset))
-        sets = [
-            f"--set {key}={cfg.format_value(value)}" for key, value in config.items()
-            if key != "seed" and (key in always or base.get(key) != value)
-        ]
-        seed = [f"--seed {config['seed']}"] if "seed" in config else []
-        return " ".join([f"adaptax run {self.name} --preset {preset}", *sets, *seed])
-
-
-_EXPERIMENTS: dict[str, Experiment] = {}
+_MODULES = {
+    "baselines-bandits": "adaptax.experiments.baselines",
+    "baselines-mdps": "adaptax.experiments.baselines",
+    "maml-rl-nav2d": "adaptax.experiments.maml_rl_nav2d",
+    "maml-sinusoid": "adaptax.experiments.maml_sinusoid",
+    "rl2-bandits": "adaptax.experiments.rl2",
+    "rl2-mdps": "adaptax.experiments.rl2",
+}
+_REGISTERED: dict[str, Experiment] = {}
 
 
 def register(experiment: Experiment) -> Experiment:
-    """Adds an experiment to the registry (its name must be new)."""
-    if experiment.name in _EXPERIMENTS:
+    """Adds an experiment of your own (its name must be new)."""
+    if experiment.name in _MODULES or experiment.name in _REGISTERED:
         raise ValueError(f"experiment {experiment.name!r} is already registered")
-    _EXPERIMENTS[experiment.name] = experiment
+    _REGISTERED[experiment.name] = experiment
     return experiment
 
 
 def get(name: str) -> Experiment:
     """The experiment called ``name``; an unknown name lists the known ones."""
-    _load_all()
-    if name not in _EXPERIMENTS:
-        raise ConfigError(f"unknown experiment {name!r}; choose one of {sorted(_EXPERIMENTS)}")
-    return _EXPERIMENTS[name]
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name not in _MODULES:
+        raise ConfigError(f"unknown experiment {name!r}; choose one of {names()}")
+    return importlib.import_module(_MODULES[name]).EXPERIMENTS[name]
 
 
 def command_of(run_config: dict[str, Any], always: Sequence[str] = ()) -> str:
     """The ``adaptax run`` command that reruns a run folder's ``config.json`` record."""
-    exp = get(run_config["experiment"])
-    return exp.command_line(run_config.get("preset"), run_config["config"], always)
+    return get(run_config["experiment"]).command_of(run_config, always)
 
 
 def names() -> list[str]:
-    """The registered experiments' names, sorted."""
-    _load_all()
-    return sorted(_EXPERIMENTS)
-
-
-def _load_all() -> None:
-    # Importing a driver module registers its experiment.
-    from adaptax.experiments import (  # noqa: F401
-        baselines,
-        maml_rl_nav2d,
-        maml_sinusoid,
-        rl2,
-    )
+    """Every experiment's name, sorted."""
+    return sorted({*_MODULES, *_REGISTERED})

@@ -33,8 +33,8 @@ from adaptax.experiments import baselines as classical
 from adaptax.experiments import config as cfg
 from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
+from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
-from adaptax.experiments.registry import Experiment, command_of, register
 from adaptax.experiments.training import (
     AUTO_HOST_DEVICES,
     auto_devices,
@@ -485,7 +485,8 @@ def report(run_dir: RunDir) -> str:
     test, val = splits.get("test"), splits.get("validation")
     where = describe_split("test", test["num"]) if test else f"{r['eval_tasks']} instances"
     figs = "\n".join(f"![{f}](figures/{f})" for f in figures)
-    command = command_of(run_config, always=tuple(results["setting"]))
+    command = EXPERIMENTS[results["experiment"]].command_of(
+        run_config, always=tuple(results["setting"]))
     validation = results.get("validation")
     val_text = (f"RL² on the {describe_split('validation', val['num'])} (where settings are "
                 f"chosen): {validation['mean']:.2f} ± {validation['ci95']:.2f}."
@@ -554,7 +555,7 @@ def _stopped_text(train: dict[str, Any], config: dict[str, Any]) -> str:
             f"of the budget's {budget} iterations**")
 
 
-BANDITS = register(Experiment(
+BANDITS = Experiment(
     name="rl2-bandits",
     description="RL² on Bernoulli bandits, k in {5,10,50}, n in {10,100,500} (Duan et al. Table 1)",
     config_cls=BanditsConfig,
@@ -562,8 +563,8 @@ BANDITS = register(Experiment(
     run=run,
     report=report,
     eval_keys=EVAL_KEYS,
-))
-MDPS = register(Experiment(
+)
+MDPS = Experiment(
     name="rl2-mdps",
     description="RL² on random tabular MDPs, n in {10,25,50,75,100} episodes (Duan et al. Table 2)",
     config_cls=MDPsConfig,
@@ -571,4 +572,5 @@ MDPS = register(Experiment(
     run=run,
     report=report,
     eval_keys=EVAL_KEYS,
-))
+)
+EXPERIMENTS = {BANDITS.name: BANDITS, MDPS.name: MDPS}
