@@ -25,9 +25,13 @@ def learning_curve(results: dict[str, Any], folder: Path) -> list[str]:
             label="RL² (training)")
     paper = results["paper"]
     ax.axhline(paper["rl2"], color="tab:red", ls="--", lw=1, label="RL² (paper)")
-    ax.axhline(paper["random"], color="gray", ls=":", lw=1, label="random (paper)")
-    if "greedy" in paper:
-        ax.axhline(paper["greedy"], color="tab:blue", ls="-.", lw=1, label="greedy (paper)")
+    measured = results.get("classical", {})
+    for agent, color, ls in (("random", "gray", ":"), ("greedy", "tab:blue", "-.")):
+        if agent in measured:  # the agent on the same test instances
+            ax.axhline(measured[agent]["mean"], color=color, ls=ls, lw=1,
+                       label=f"{agent} (same test instances)")
+        elif agent in paper:
+            ax.axhline(paper[agent], color=color, ls=ls, lw=1, label=f"{agent} (paper)")
     setting = ", ".join(f"{k} = {v}" for k, v in results["setting"].items())
     ax.set_title(f"{results['experiment']}: {setting}")
     ax.set_xlabel("environment steps")
@@ -37,7 +41,9 @@ def learning_curve(results: dict[str, Any], folder: Path) -> list[str]:
         ax = axes[0, 1]
         ax.plot(curve["env_steps"], norm["curve"], color="tab:red", marker=marker,
                 label="RL² (training)")
-        ax.axhline(1.0, color="k", ls="--", lw=1, label=f"{norm['reference']} = 1")
+        reference = {"gittins": "Gittins", "opsrl": "OPSRL"}.get(norm["reference"],
+                                                                  norm["reference"])
+        ax.axhline(1.0, color="k", ls="--", lw=1, label=f"{reference} = 1")
         ax.axhline(0.0, color="gray", ls=":", lw=1, label="random = 0")
         ax.set_xlabel("environment steps")
         ax.set_ylabel("normalised total reward")
