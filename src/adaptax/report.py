@@ -57,7 +57,7 @@ def sinusoid_tables(results: dict) -> str:
             rows.append(row)
         out.append(f"**K = {k}** — {title}: {ref['source']}\n\n" + table(headers, rows))
     steps = [s for s in (0, 1, 2, 5, 10) if s < len(results["steps"])]
-    headers = ["method", "K"] + [f"{s} steps" for s in steps]
+    headers = ["method", "K"] + [f"{s} step{'' if s == 1 else 's'}" for s in steps]
     rows = []
     for method, per_k in results["methods"].items():
         for k in per_k:
