@@ -40,7 +40,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
-from adaptax import checkpoint  # noqa: E402
+from adaptax import checkpoint, parallel  # noqa: E402
 from adaptax.envs.navigation2d import Navigation2D  # noqa: E402
 from adaptax.nets.gaussian_mlp import GaussianMLP  # noqa: E402
 from adaptax.rl import maml_rl as mr  # noqa: E402
@@ -56,15 +56,15 @@ def _algo(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int
                      num_trajs=trajs, horizon=horizon, hvp=hvp, cg_iters=cg_iters,
                      inner_steps=inner_steps, fvp_subsample=fvp_subsample,
                      fvp_subsample_by=fvp_subsample_by, meta_objective=meta_objective,
-                     measured_step=measured_step, inner_estimator=inner_estimator,
-                     devices=devices)
-    return algo, net.init(jax.random.PRNGKey(0), jnp.zeros(2))
+                     measured_step=measured_step, inner_estimator=inner_estimator)
+    mesh = parallel.data_mesh(devices)
+    return algo, mesh, net.init(jax.random.PRNGKey(0), jnp.zeros(2))
 
 
 def _setup(*args):
-    algo, params = _algo(*args)
-    return mr.make_runner(algo), mr.MetaState(params, jax.random.PRNGKey(1),
-                                              jnp.zeros((), jnp.int32))
+    algo, mesh, params = _algo(*args)
+    return parallel.on(mesh, mr.make_runner(algo)), mr.MetaState(params, jax.random.PRNGKey(1),
+                                                                 jnp.zeros((), jnp.int32))
 
 
 def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, horizon: int,
@@ -78,9 +78,9 @@ def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, hori
     and the step length) and ``candidate`` (one line-search evaluation: loss and KL, all data;
     an accepted full step costs one). Timed interleaved, medians of `repeats`.
     """
-    algo, params = _algo("gauss_newton", meta_batch, trajs, cg_iters, inner_steps, horizon,
-                         fvp_subsample, meta_objective, False, fvp_subsample_by,
-                         inner_estimator)
+    algo, _, params = _algo("gauss_newton", meta_batch, trajs, cg_iters, inner_steps, horizon,
+                            fvp_subsample, meta_objective, False, fvp_subsample_by,
+                            inner_estimator)
     theta, unravel = ravel_pytree(params)
     data = jax.jit(lambda k1, k2: mr.sample_phase(algo, params, k1, k2))(
         *jax.random.split(jax.random.PRNGKey(1)))
@@ -142,8 +142,8 @@ def curvature(run_folder: str, inner_steps: int, meta_objective: str,
     algos = {s: _algo("gauss_newton", 20, 20, s[2], inner_steps, 100, s[1], meta_objective,
                       False, "trajectory" if s[0] == "all" else s[0], inner_estimator)[0]
              for s in CURVATURE_SCHEMES}
-    algo, params = _algo("gauss_newton", 20, 20, 10, inner_steps, 100, 1.0, meta_objective,
-                         False, inner_estimator=inner_estimator)
+    algo, _, params = _algo("gauss_newton", 20, 20, 10, inner_steps, 100, 1.0, meta_objective,
+                            False, inner_estimator=inner_estimator)
     template = mr.MetaState(params, jax.random.PRNGKey(0), jnp.zeros((), jnp.int32))
     state, step = checkpoint.load(folder, "maml", template, experiment="maml-rl-nav2d")
     theta, unravel = ravel_pytree(state.params)

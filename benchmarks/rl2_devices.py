@@ -3,10 +3,10 @@
 On a CPU, XLA runs a small recurrent network's many small matmuls on about one core, so a
 single RL² learner leaves the other cores idle. This script splits the CPU into D host devices
 (`XLA_FLAGS=--xla_force_host_platform_device_count=D`, set before JAX is imported) and times,
-interleaved in one process, the same learner with `RL2Settings.devices` = 1 and = D: B trials
-per iteration and the same PPO updates either way (D devices each collect B / D trials, play
-minibatches of B / (D·minibatches) trials and average their gradients), so both train the same
-environment steps per iteration.
+interleaved in one process, the same learner's `run` called plainly and under a D-device data
+mesh (`adaptax.parallel.on`): B trials per iteration and the same PPO updates either way (each
+device collects B / D trials; XLA splits the minibatches and averages the gradients), so both
+train the same environment steps per iteration, to the same numbers.
 
 Run: `python benchmarks/rl2_devices.py` (options: --devices, --hidden, --trials, --epochs,
 --minibatches, --iters, --repeats). Prints trained environment steps per second (medians) and
@@ -30,30 +30,29 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=3, help="iterations per timed dispatch")
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
-    if args.devices < 1 or args.trials % (args.minibatches * args.devices):
-        raise SystemExit("--minibatches × --devices must divide --trials")
+    if args.devices < 1 or args.trials % args.devices or args.trials % args.minibatches:
+        raise SystemExit("--devices and --minibatches must divide --trials")
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                                f" --xla_force_host_platform_device_count={args.devices}")
     import jax
     import numpy as np
 
+    from adaptax import parallel
     from adaptax.envs import TabularMDP
     from adaptax.rl.rl2 import RL2Settings, make_rl2
 
     env, d = TabularMDP(10, 5, 10), args.devices
 
-    def learner(devices: int):
-        # the MDP default's settings (docs/rl2.md "Presets")
-        s = RL2Settings(hidden_size=args.hidden, embed_size=args.hidden,
-                        trials_per_batch=args.trials, algorithm="ppo", epochs=args.epochs,
-                        minibatches=args.minibatches, lr=3e-3, ent_coef=0.01, value_norm=True,
-                        time_feature=True, devices=devices)
-        return make_rl2(env, 10, s)
-
-    one, split = learner(1), learner(d)
+    # the MDP default's settings (docs/rl2.md "Presets")
+    s = RL2Settings(hidden_size=args.hidden, embed_size=args.hidden, trials_per_batch=args.trials,
+                    algorithm="ppo", epochs=args.epochs, minibatches=args.minibatches, lr=3e-3,
+                    ent_coef=0.01, value_norm=True, time_feature=True)
+    one = make_rl2(env, 10, s)
+    split = parallel.on(parallel.data_mesh(d), one.run)
+    start = one.init(jax.random.PRNGKey(0))
     cases = {
-        "1 device": (lambda st: one.run(st, args.iters), one.init(jax.random.PRNGKey(0))),
-        f"{d} devices": (lambda st: split.run(st, args.iters), split.init(jax.random.PRNGKey(0))),
+        "1 device": (lambda st: one.run(st, args.iters), start),
+        f"{d} devices": (lambda st: split(st, args.iters), start),
     }
     states = {}
     for name, (fn, st) in cases.items():  # compile and warm up

@@ -7,7 +7,7 @@ checkpoint, diverged training) ends with one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             r.add_argument("--preset", default="default")
         r.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+        r.add_argument("--seeds", type=int, default=None,
+                       help="train seeds SEED … SEED+N−1 together in one compiled run")
         r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value (repeatable)")
         r.add_argument("--out", default=None, help="the run folder (default: runs/EXP/TIME-sSEED)")
@@ -90,8 +92,14 @@ def _run(args: argparse.Namespace, preset: str) -> Path:
         if args.seed < 0:
             raise AdaptaxError(f"--seed must be >= 0, got {args.seed}")
         overrides["seed"] = args.seed
+    if args.seeds is not None:
+        if "seeds" not in {f.name for f in dataclasses.fields(exp.config_cls)}:
+            raise AdaptaxError(f"{exp.name} trains no networks: --seeds does not apply")
+        overrides["seeds"] = args.seeds
     config = exp.make_config(preset, overrides)
-    _host_devices(getattr(config, "host_devices", 1))
+    from adaptax import parallel
+
+    parallel.request_host_devices(getattr(config, "host_devices", 1))
     run_dir = RunDir.create(exp.name, getattr(config, "seed", 0), out=args.out)
     run_dir.write_config(exp.name, preset, cfg.to_dict(config))
     print(f"run folder: {run_dir.path}", file=sys.stderr)
@@ -108,14 +116,6 @@ def _run(args: argparse.Namespace, preset: str) -> Path:
         raise type(e)(f"{e} (the run folder {run_dir.path} held nothing trained and was "
                       "removed)") from None
     return run_dir.path
-
-
-def _host_devices(count: int) -> None:
-    """On a CPU, asks XLA for `count` host devices (data-parallel training) unless XLA_FLAGS
-    already sets a number; JAX reads it when it first starts its backend, after this point."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if count > 1 and "xla_force_host_platform_device_count" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}"
 
 
 def _resume(path: str, sets: list[str], evaluate: bool = False) -> Path:
@@ -142,7 +142,9 @@ def _resume(path: str, sets: list[str], evaluate: bool = False) -> Path:
     if overrides:
         config = cfg.apply_overrides(config, overrides)
         run_dir.update_config(cfg.to_dict(config))
-    _host_devices(getattr(config, "host_devices", 1))
+    from adaptax import parallel
+
+    parallel.request_host_devices(getattr(config, "host_devices", 1))
     _run_experiment(exp, config, run_dir, True)
     return run_dir.path
 

@@ -63,8 +63,10 @@ def sinusoid_tables(results: dict) -> str:
         for k in per_k:
             rows.append([LABELS.get(method, method), k] + [_cell(results, method, k, s)
                                                            for s in steps])
-    out.append("**All methods** (query MSE after j steps, mean ± 95% interval over "
-               f"{results['eval_tasks']} tasks)\n\n" + table(headers, rows))
+    out.append(f"**All methods** (query MSE after j steps, {interval_text(results)})\n\n"
+               + table(headers, rows))
+    if "seeds" in results:
+        out.append(_sinusoid_seeds(results, steps))
     notes = []
     for method, per_k in results["methods"].items():
         for k, entry in per_k.items():
@@ -81,6 +83,35 @@ def sinusoid_tables(results: dict) -> str:
         out.append("**Divergence** (reported, not hidden: these tasks are in the means above)"
                    "\n\n" + "\n".join(notes))
     return "\n\n".join(out)
+
+
+def interval_text(results: dict) -> str:
+    """What a result's ± means: over the test tasks, or across the seeds of a multi-seed run."""
+    tasks = results.get("eval_tasks", "?")
+    if "seeds" in results:
+        return (f"mean ± 95% t-interval across {len(results['seeds'])} seeds "
+                f"({', '.join(map(str, results['seeds']))}), each seed's mean over {tasks} tasks")
+    return f"mean ± 95% interval over {tasks} tasks"
+
+
+def _sinusoid_seeds(results: dict, steps: Sequence[int]) -> str:
+    """Each seed's mean query MSE, per method and K."""
+    headers = ["method", "K", "seed"] + [f"{s} step{'' if s == 1 else 's'}" for s in steps]
+    rows = []
+    for method, per_k in results["methods"].items():
+        for k, entry in per_k.items():
+            for seed, means in zip(results["seeds"], entry["seed_means"], strict=True):
+                rows.append([LABELS.get(method, method), k, seed]
+                            + [fmt(means[s]) for s in steps])
+    return "**Each seed** (query MSE after j steps, mean over the test tasks)\n\n" + table(
+        headers, rows)
+
+
+def _interval_method(results: dict) -> str:
+    if "seeds" in results:
+        return (f"{interval_text(results)} (Student's t, {len(results['seeds']) - 1} degrees of "
+                "freedom)")
+    return "mean ± 95% interval (1.96·std/√tasks)"
 
 
 def _comparable(config: dict) -> str:
@@ -122,7 +153,7 @@ meta-batch {c['meta_batch']}, Adam {c['meta_lr']}, {c['iterations']} iterations 
 network 1-{'-'.join(map(str, c['hidden']))}-1 ReLU.
 Evaluation (the authors' code): {results['eval_tasks']} test tasks per K{_split_text(results)},
 K support and K query points, query MSE after 0…{len(results['steps']) - 1} steps on the support
-points; mean ± 95% interval (1.96·std/√tasks). Pretrained fine-tuning step size chosen on the
+points; {_interval_method(results)}. Pretrained fine-tuning step size chosen on the
 validation tasks: {lr or '—'}.
 
 ## Results

@@ -263,3 +263,31 @@ def test_progress_is_a_line_per_chunk_when_stderr_is_not_a_terminal(tmp_path, ca
     assert "\r" not in err  # no progress-bar redraws in a log
     assert [line.split(",")[0] for line in err.splitlines()] == [
         "p: 10/30 iterations", "p: 20/30 iterations", "p: 30/30 iterations"]
+
+
+def test_seed_i_of_a_multi_seed_run_equals_the_single_seed_run(tmp_path):
+    tiny = ["--preset", "smoke", "--set", "iterations=100", "--set", "chunk=50",
+            "--set", "eval_tasks=20", "--set", "validation_tasks=20", "--set", "eval_k=5",
+            "--set", "methods=maml,pretrained"]
+    assert main(["run", "maml-sinusoid", *tiny, "--seeds", "2", "--out",
+                 str(tmp_path / "two")]) == 0
+    assert main(["run", "maml-sinusoid", *tiny, "--seed", "1", "--out",
+                 str(tmp_path / "one")]) == 0
+    two = json.loads((tmp_path / "two" / "results.json").read_text())
+    one = json.loads((tmp_path / "one" / "results.json").read_text())
+    assert two["seeds"] == [0, 1] and two["config"]["seeds"] == 2
+    for method in ("maml", "pretrained"):
+        np.testing.assert_allclose(two["per_seed"][1]["methods"][method]["5"]["mean"],
+                                   one["methods"][method]["5"]["mean"], rtol=1e-4)
+        entry = two["methods"][method]["5"]
+        means = np.asarray(entry["seed_means"])
+        assert entry["interval"] == "across seeds" and means.shape == (2, 11)
+        np.testing.assert_allclose(entry["mean"], means.mean(0))
+        # t(0.975, 1) = 12.706: the half-width of two seeds' 95% interval is 12.706·|a − b|/2
+        np.testing.assert_allclose(entry["ci95"], 12.706 * np.abs(means[0] - means[1]) / 2,
+                                   rtol=1e-3)
+    assert not np.allclose(two["per_seed"][0]["methods"]["maml"]["5"]["mean"],
+                           two["per_seed"][1]["methods"]["maml"]["5"]["mean"])
+    report = (tmp_path / "two" / "report.md").read_text()
+    assert "across 2 seeds (0, 1)" in report and "**Each seed**" in report
+    assert "--seed 0 --seeds 2`" in report  # the command that reruns it

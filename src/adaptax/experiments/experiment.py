@@ -51,7 +51,8 @@ class Experiment:
 
         It names the preset, then ``--set`` for every key whose value differs from the preset's
         (and for the keys in ``always``, e.g. the table cell), then ``--seed`` when the config
-        has one, so a report's command reruns what was run rather than only the preset.
+        has one and ``--seeds`` for a multi-seed run, so a report's command reruns what was run
+        rather than only the preset.
 
         Example:
           >>> from adaptax.experiments.registry import get
@@ -63,9 +64,11 @@ class Experiment:
         base = cfg.to_dict(self.make_config(preset))
         sets = [
             f"--set {key}={cfg.format_value(value)}" for key, value in config.items()
-            if key != "seed" and (key in always or base.get(key) != value)
+            if key not in ("seed", "seeds") and (key in always or base.get(key) != value)
         ]
         seed = [f"--seed {config['seed']}"] if "seed" in config else []
+        if config.get("seeds", 1) > 1:
+            seed.append(f"--seeds {config['seeds']}")
         return " ".join([f"adaptax run {self.name} --preset {preset}", *sets, *seed])
 
     def command_of(self, run_config: dict[str, Any], always: Sequence[str] = ()) -> str:

@@ -25,13 +25,9 @@ from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
-from adaptax.experiments.training import (
-    AUTO_HOST_DEVICES,
-    auto_devices,
-    progress,
-    train_phase,
-)
+from adaptax.experiments.training import progress, train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
+from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
 from adaptax.rl import maml_rl as mr
 from adaptax.rl.losses import gaussian_kl, masked_mean
 from adaptax.runs import RunDir, provenance_text
@@ -120,9 +116,10 @@ class Nav2DConfig:
     figure_goals: int = param(3, "goals drawn in the trajectory figure", min=1, max=8)
     chunk: int = param(10, "iterations per compiled dispatch, checkpoint and log line", min=1)
     devices: int = param(
-        0, "data-parallel devices in training: each samples meta_batch/devices tasks; `adaptax "
-        f"run` splits a CPU into that many host devices; 0 = auto: {AUTO_HOST_DEVICES} on a CPU, "
-        "every local accelerator otherwise, the most that divide meta_batch (`devices_of`)",
+        0, "data-parallel devices in training: each samples meta_batch/devices tasks, with the "
+        "same numbers as one device; `adaptax run` splits a CPU into that many host devices; "
+        f"0 = auto: {AUTO_HOST_DEVICES} per process on a CPU, every accelerator otherwise, the "
+        "most that divide meta_batch (`devices_of`)",
         min=0)
 
     def __post_init__(self) -> None:
@@ -132,8 +129,6 @@ class Nav2DConfig:
         if self.devices and self.meta_batch % self.devices:
             raise ConfigError(f"meta_batch ({self.meta_batch}) must be a multiple of devices "
                               f"({self.devices})")
-        if self.devices > 1 and self.hvp != "gauss_newton":
-            raise ConfigError("devices > 1 needs hvp=gauss_newton")
 
     @property
     def host_devices(self) -> int:
@@ -142,13 +137,10 @@ class Nav2DConfig:
 
 
 def devices_of(config: Nav2DConfig) -> int:
-    """The devices training runs on: `devices`, or for 0 (auto) `auto_devices` that divide the
-    meta-batch (1 unless hvp=gauss_newton). The same algorithm whatever the count; each device
-    draws its own tasks, so the random stream changes with it."""
+    """The devices training runs on: `devices`, or for 0 (auto) `parallel.auto_devices` that
+    divide the meta-batch. The numbers do not depend on it."""
     if config.devices:
         return config.devices
-    if config.hvp != "gauss_newton":
-        return 1
     return auto_devices(lambda count: config.meta_batch % count == 0)
 
 
@@ -195,8 +187,7 @@ def _keys(seed: int) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=32)
-def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float,
-          devices: int = 1) -> mr.MAMLRL:
+def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.MAMLRL:
     net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
     return mr.MAMLRL(
         Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
@@ -206,7 +197,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float,
         max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
         fvp_subsample_by=config.fvp_subsample_by,
-        measured_step=config.measured_step and config.hvp == "gauss_newton", devices=devices,
+        measured_step=config.measured_step and config.hvp == "gauss_newton",
     )
 
 
@@ -216,15 +207,12 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
     net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
     init = {"x": net.init(keys["init"], jnp.zeros((2,))),
             "oracle": net.init(keys["oracle_init"], jnp.zeros((4,)))}
-    devices = devices_of(config)
-    if resume and "devices" not in run_dir.read_config()["config"]:
-        devices = 1  # a run started before `devices` existed trained on one device: keep it
+    mesh = data_mesh(devices_of(config))
     phases = {
-        "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr, devices),
+        "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr),
                  config.iterations, "x"),
-        "pretrained": (_algo(config, False, 0, config.inner_lr, devices),
-                       config.baseline_iterations, "x"),
-        "oracle": (_algo(config, True, 0, config.inner_lr, devices), config.baseline_iterations,
+        "pretrained": (_algo(config, False, 0, config.inner_lr), config.baseline_iterations, "x"),
+        "oracle": (_algo(config, True, 0, config.inner_lr), config.baseline_iterations,
                    "oracle"),
     }
     trained: dict[str, Any] = {}
@@ -236,7 +224,8 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
         algo, iterations, start = phases[method]
         state = mr.MetaState(init[start], keys["train"][method], jnp.zeros((), jnp.int32))
         result = train_phase(
-            run_dir, experiment=NAME, phase=method, run_fn=mr.make_runner(algo), state=state,
+            run_dir, experiment=NAME, phase=method, run_fn=on(mesh, mr.make_runner(algo)),
+            state=state,
             iterations=iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set inner_lr or --set max_kl",
@@ -247,7 +236,7 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
             "final_loss": result.final_loss,
             "train_seconds": round(result.seconds, 3),
             "iterations_per_second": round(result.iters_per_second, 4),
-            "devices": devices,
+            "devices": mesh.size,
         }
     results = evaluate(config, trained, keys)
     results.update(experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,

@@ -24,6 +24,7 @@ from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import split_key, split_start
+from adaptax.experiments.seeds import SEEDS_HELP, batched, combine, stack, unstack
 from adaptax.experiments.training import progress, train_phase
 from adaptax.meta import maml
 from adaptax.meta.pretrain import choose_finetune_lr, pooled_objective
@@ -60,6 +61,7 @@ class SinusoidConfig:
     """Settings of the sinusoid experiment; the defaults are the ``default`` preset."""
 
     seed: int = param(0, "PRNG seed for initialisation, training tasks and evaluation", min=0)
+    seeds: int = param(1, SEEDS_HELP, min=1)
     iterations: int = param(30_000, "meta-iterations per method (paper: 70,000)", min=1)
     meta_batch: int = param(25, "tasks per meta-iteration (paper: 25)", min=1)
     k_train: int = param(10, "support points K per task in training (and as many query)", min=1)
@@ -142,35 +144,45 @@ def _objective(method: str, config: SinusoidConfig, loss, oracle_loss):
 
 
 def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
-    """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures."""
-    keys = _keys(config.seed)
+    """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures.
+
+    With ``seeds`` = N > 1, seeds ``seed … seed + N − 1`` train together in one compiled run
+    per method (`seeds.batched`), each is evaluated as a single-seed run would be, and the
+    results hold their mean ± 95% interval across seeds (`seeds.combine`).
+    """
+    seeds = [config.seed + i for i in range(config.seeds)]
+    keys = [_keys(seed) for seed in seeds]
     net = MLP(hidden=config.hidden, out=1)
     loss = _mse(net.apply)
     oracle_loss = loss  # same network family; the oracle's first layer sees 3 inputs
-    init = {
-        "x": net.init(keys["init"], jnp.zeros((1, 1))),
-        "oracle": net.init(keys["oracle_init"], jnp.zeros((1, 3))),
-    }
+    inits = [{"x": net.init(k["init"], jnp.zeros((1, 1))),
+              "oracle": net.init(k["oracle_init"], jnp.zeros((1, 3)))} for k in keys]
 
     def sample_train(key):
         return sinusoid.sample_tasks(key, config.meta_batch, config.k_train, config.k_train)
 
-    trained: dict[str, Any] = {}
+    trained: list[dict[str, Any]] = [{} for _ in seeds]
     train_info: dict[str, Any] = {}
     for method in config.methods:
         trainer = maml.make_meta_trainer(
             _objective(method, config, loss, oracle_loss), sample_train,
             optax.adam(config.meta_lr),
         )
-        start = init["oracle" if method == "oracle" else "x"]
+        start = "oracle" if method == "oracle" else "x"
+        states = [trainer.init(init[start], k["train"][method])
+                  for init, k in zip(inits, keys, strict=True)]
         result = train_phase(
-            run_dir, experiment=NAME, phase=method, run_fn=trainer.run,
-            state=trainer.init(start, keys["train"][method]), iterations=config.iterations,
-            chunk=config.chunk, resume=resume,
+            run_dir, experiment=NAME, phase=method,
+            run_fn=trainer.run if len(seeds) == 1 else batched(trainer.run),
+            state=states[0] if len(seeds) == 1 else stack(states),
+            iterations=config.iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set meta_lr or --set inner_lr",
         )
-        trained[method] = result.state.params
+        params = ([result.state.params] if len(seeds) == 1
+                  else unstack(result.state.params, len(seeds)))
+        for one, p in zip(trained, params, strict=True):
+            one[method] = p
         train_info[method] = {
             "iterations": result.iterations,
             "final_loss": result.final_loss,
@@ -178,7 +190,8 @@ def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[s
             "iterations_per_second": round(result.iters_per_second, 1),
         }
 
-    results = evaluate(config, trained, loss, keys)
+    per_seed = [evaluate(config, one, loss, k) for one, k in zip(trained, keys, strict=True)]
+    results = per_seed[0] if len(seeds) == 1 else combine(per_seed, seeds)
     results.update(
         experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
         reference_k10=REFERENCE_K10, config=cfg.to_dict(config),

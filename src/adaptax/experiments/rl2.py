@@ -35,12 +35,8 @@ from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
-from adaptax.experiments.training import (
-    AUTO_HOST_DEVICES,
-    auto_devices,
-    progress,
-    train_phase,
-)
+from adaptax.experiments.training import progress, train_phase
+from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
 from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
 from adaptax.runs import RunDir
 
@@ -101,10 +97,10 @@ class _Common:
         False, "decay the Adam step size linearly to 0 over the training budget (paper: no)")
     shared_torso: bool = param(
         False, "value head on the policy's GRU instead of a separate value GRU (paper: no)")
-    devices: int = param(1, "data-parallel devices (PPO): each collects 1/devices of the trials; "
-                         "`adaptax run` splits a CPU into that many host devices; 0 = auto: "
-                         f"{AUTO_HOST_DEVICES} on a CPU, every local accelerator otherwise "
-                         "(`devices_of`)", min=0)
+    devices: int = param(1, "data-parallel devices: each collects 1/devices of the trials, with "
+                         "the same numbers as one device; `adaptax run` splits a CPU into that "
+                         f"many host devices; 0 = auto: {AUTO_HOST_DEVICES} per process on a "
+                         "CPU, every accelerator otherwise (`devices_of`)", min=0)
     eval_tasks: int = param(1000, "test instances, from the test split (paper: 1000)", min=2)
     validation_tasks: int = param(
         1000, "validation-split instances RL² is also scored on (for choosing settings) and the "
@@ -153,12 +149,10 @@ class MDPsConfig(_Common):
 
 def _check_common(config: _Common) -> None:
     fixed_trials = config.steps_per_iteration == 0  # otherwise batch_size rounds it
-    if config.devices > 1 and config.algorithm != "ppo":
-        raise ConfigError("devices > 1 (data-parallel training) needs algorithm=ppo")
-    uneven = config.trials_per_iteration % (config.minibatches * max(1, config.devices))
-    if config.algorithm == "ppo" and fixed_trials and uneven:
-        raise ConfigError(f"minibatches × devices ({config.minibatches} × {config.devices}) "
-                          f"must divide trials_per_iteration ({config.trials_per_iteration})")
+    if config.algorithm == "ppo" and fixed_trials and \
+            config.trials_per_iteration % config.minibatches:
+        raise ConfigError(f"minibatches ({config.minibatches}) must divide trials_per_iteration "
+                          f"({config.trials_per_iteration})")
 
 
 _SMOKE = {"hidden_size": 16, "embed_size": 16, "trials_per_iteration": 32, "minibatches": 2,
@@ -217,17 +211,12 @@ def training_budget(config: _Common) -> int:
 
 
 def devices_of(config: _Common) -> int:
-    """The devices a config trains on: `devices`, or for 0 (auto) JAX's local devices, at most
-    `AUTO_HOST_DEVICES` on a CPU, one under TRPO, and no more than split a fixed batch of
-    `trials_per_iteration` into whole PPO minibatches. Auto changes the random streams with the
-    device count (each device draws its own trials), not the algorithm: one device sees the same
-    minibatches' worth of trials per update."""
+    """The devices a config trains on: `devices`, or for 0 (auto) `parallel.auto_devices` that
+    split a fixed batch of `trials_per_iteration` evenly. The numbers do not depend on it."""
     if config.devices:
         return config.devices
-    if config.algorithm != "ppo":
-        return 1
     return auto_devices(lambda count: config.steps_per_iteration > 0
-                        or config.trials_per_iteration % (config.minibatches * count) == 0)
+                        or config.trials_per_iteration % count == 0)
 
 
 def batch_size(config: _Common, steps_per_trial: int) -> int:
@@ -248,7 +237,7 @@ def settings_of(config: _Common, trials: int, iterations: int = 0) -> RL2Setting
         ent_coef=config.ent_coef, max_kl=config.max_kl, value_steps=config.value_steps,
         value_norm=config.value_norm, time_feature=config.time_feature,
         lr_anneal_iterations=iterations if config.lr_anneal else 0,
-        shared_torso=config.shared_torso, devices=devices_of(config),
+        shared_torso=config.shared_torso,
     )
 
 
@@ -263,10 +252,11 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     # whole chunks only: one compiled program (a shorter last chunk would compile a second one)
     iterations = math.ceil(iterations / chunk) * chunk
     learner = make_rl2(env, episodes, settings_of(config, trials, iterations))
+    mesh = data_mesh(devices_of(config))
     root = jax.random.PRNGKey(config.seed)
     state = learner.init(jax.random.fold_in(root, 0))
     result = train_phase(
-        run_dir, experiment=name, phase="rl2", run_fn=learner.run, state=state,
+        run_dir, experiment=name, phase="rl2", run_fn=on(mesh, learner.run), state=state,
         iterations=iterations, chunk=chunk, resume=resume,
         config_hash=cfg.training_hash(config, EVAL_KEYS),
         hint="lower --set lr (PPO) or --set max_kl (TRPO)", time_limit=config.time_limit,
@@ -277,10 +267,11 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     progress(f"evaluating RL² on {config.eval_tasks} test and {config.validation_tasks} "
              "validation instances")
     t1 = time.perf_counter()
-    scores = np.asarray(learner.evaluate(result.state.params, tasks, jax.random.fold_in(root, 1)))
+    evaluate = on(mesh, learner.evaluate)
+    scores = np.asarray(evaluate(result.state.params, tasks, jax.random.fold_in(root, 1)))
     eval_seconds = time.perf_counter() - t1
-    val_scores = np.asarray(learner.evaluate(result.state.params, validation,
-                                             jax.random.fold_in(root, 2)))
+    val_scores = np.asarray(evaluate(result.state.params, validation,
+                                     jax.random.fold_in(root, 2)))
     curve = [r for r in run_dir.read_metrics() if r.get("phase") == "rl2"]
     norm = normalisers(env, episodes, tasks)
     norm["rl2"] = normalise([np.mean(scores, dtype=np.float64)], norm)[0]
@@ -309,7 +300,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
             "algorithm": config.algorithm,
             "iterations": result.iterations,
             "budget_iterations": iterations,
-            "devices": learner.settings.devices,
+            "devices": mesh.size,
             "trials_per_iteration": trials,
             "steps_per_trial": steps_per_trial,
             "steps_per_iteration": steps_per_iter,

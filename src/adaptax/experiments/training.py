@@ -24,9 +24,6 @@ from adaptax import checkpoint
 from adaptax.errors import TrainingDiverged
 from adaptax.runs import RunDir
 
-# devices = 0 (auto) on a CPU: 2 host devices, the `default` presets' 2 cores.
-AUTO_HOST_DEVICES = 2
-
 # Fault injection for the resume tests: "PHASE:STEP" kills this process with SIGKILL right after
 # the checkpoint at STEP of PHASE is written, exactly as `kill -9` would.
 KILL_ENV = "ADAPTAX_TEST_KILL_AT"
@@ -41,18 +38,6 @@ def progress(message: str) -> None:
     """One line on stderr for work without a progress bar (evaluation), unless quiet."""
     if not _quiet():
         print(message, file=sys.stderr, flush=True)
-
-
-def auto_devices(fits: Callable[[int], bool] = lambda count: True) -> int:
-    """Devices a config with ``devices = 0`` (auto) trains on data-parallel: JAX's local devices,
-    at most `AUTO_HOST_DEVICES` on a CPU, the largest count not above that for which `fits`
-    (e.g. "divides the batch") holds; at least 1."""
-    count = jax.local_device_count()
-    if jax.default_backend() == "cpu":
-        count = min(count, AUTO_HOST_DEVICES)
-    while count > 1 and not fits(count):
-        count -= 1
-    return count
 
 
 class PhaseResult(NamedTuple):
@@ -87,7 +72,8 @@ def train_phase(
       experiment: the experiment's name (recorded in and checked against checkpoints).
       phase: the name of this training phase, e.g. ``"maml"``; one checkpoint per phase.
       run_fn: ``(state, n) -> (state, metrics)`` running ``n`` iterations; ``metrics`` is a
-        NamedTuple of arrays with leading axis ``n``.
+        NamedTuple of arrays with axis ``n`` last, after a seed axis for `seeds.batched` runs
+        (records then hold the mean over seeds and ``{monitor}_seeds``, each seed's last value).
       state: the initial state (also the template a checkpoint is loaded into).
       iterations: total iterations of the phase.
       chunk: iterations per dispatch, checkpoint and log line.
@@ -131,26 +117,31 @@ def train_phase(
             new_state, metrics = run_fn(state, n)
             values = np.asarray(jax.device_get(getattr(metrics, monitor)))
             dt = time.perf_counter() - t0
-            bad = ~np.isfinite(values)
+            bad = ~np.isfinite(values)  # [n], or [seeds, n] (`seeds.batched`)
             if bad.any():
-                first = step + int(np.argmax(bad)) + 1
+                per_seed = bad.reshape(-1, bad.shape[-1])
+                first = step + int(np.argmax(per_seed.any(0))) + 1
+                which = (f" (seed index {int(np.argmax(per_seed.any(1)))})"
+                         if values.ndim > 1 else "")
                 kept = (f"the last good checkpoint (iteration {step}) is kept in "
                         f"{run.checkpoint_dir}" if step else "no checkpoint was written")
                 raise TrainingDiverged(
-                    f"{phase}: {monitor} became {values[bad][0]} at iteration {first}; "
+                    f"{phase}: {monitor} became {values[bad][0]} at iteration {first}{which}; "
                     f"{kept}; {hint}"
                 )
             state, step = new_state, step + n
             seconds += dt
             if n == chunk:
                 rates.append(n / dt)
-            last = float(values[-1])
+            last = float(np.mean(values[..., -1]))
             checkpoint.save(run.checkpoint_dir, phase, state, step=step, experiment=experiment,
                             config_hash=config_hash)
             record = {"phase": phase, "step": step, "seconds": round(dt, 4)}
             for name, value in metrics._asdict().items():
                 record[name] = float(np.mean(np.asarray(value)))
             record[f"{monitor}_last"] = last
+            if values.ndim > 1:
+                record[f"{monitor}_seeds"] = values[..., -1].tolist()
             run.append_metrics(record)
             bar.update(n)
             bar.set_postfix({monitor: f"{record[monitor]:.4g}"})

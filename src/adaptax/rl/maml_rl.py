@@ -29,10 +29,10 @@ forward/backward pass on the post-adaptation states; ``fvp_subsample`` (rllab's
 true adapted policies, which the `maml-rl-nav2d` experiment uses (0.25: about 3.5× faster).
 
 Everything from sampling to the update is one jittable `meta_iteration`; tasks and trajectories
-are batched with `vmap`, time with `lax.scan` (`adaptax.rl.rollout`). With ``devices > 1`` the
-meta-batch is split over that many devices (`make_runner`): each samples and adapts to its own
-tasks, and the gradient, the Fisher-vector products and the line search's loss and KL are
-averaged across them (`outer_update`), so every device takes the same step.
+are batched with `vmap`, time with `lax.scan` (`adaptax.rl.rollout`). The meta-batch's task axis
+is marked with `adaptax.parallel.shard_batch`: called under a data mesh (`adaptax.parallel.on`),
+each device samples and adapts to its share of the tasks and XLA averages TRPO's means across
+devices, with the same numbers as on one device.
 
 With ``inner_steps=0`` the same iteration is plain multi-task TRPO (the "pretrained" baseline of
 §5.3, and the oracle when the environment shows the goal).
@@ -53,6 +53,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from adaptax._checks import require_int
+from adaptax.parallel import shard_batch
 from adaptax.rl import linear_baseline
 from adaptax.rl.maml_rl_inner import (
     ApplyFn,
@@ -68,7 +69,6 @@ from adaptax.rl.maml_rl_inner import (
     sample_batch,
 )
 from adaptax.rl.maml_rl_outer import (
-    AXIS,
     MetaMetrics,
     OuterProblem,
     fvp_sample,
@@ -81,7 +81,6 @@ from adaptax.rl.maml_rl_outer import (
 from adaptax.types import Array, PRNGKey
 
 __all__ = [
-    "AXIS",
     "Batch",
     "MAMLRL",
     "MetaMetrics",
@@ -158,10 +157,6 @@ class MAMLRL:
         subsampled Fisher through several inner steps can overestimate the curvature many times
         over, so the model's step has a KL far below δ and training stalls; this fills the trust
         region again. Off by default.
-      devices: data-parallel devices; each samples, adapts to and differentiates through
-        ``meta_batch / devices`` tasks of its own, and the means that TRPO needs are averaged
-        across them (``hvp="gauss_newton"`` only). The same algorithm on a different random
-        stream: each device draws its own tasks (`make_runner`).
     """
 
     env: Any
@@ -184,7 +179,6 @@ class MAMLRL:
     fvp_subsample: float = 1.0
     fvp_subsample_by: Literal["trajectory", "time"] = "trajectory"
     measured_step: bool = False
-    devices: int = 1
 
     def __post_init__(self) -> None:
         require_int("meta_batch", self.meta_batch, minimum=1)
@@ -215,17 +209,6 @@ class MAMLRL:
             raise ValueError("fvp_subsample < 1 needs hvp='gauss_newton'")
         if self.measured_step and self.hvp != "gauss_newton":
             raise ValueError("measured_step needs hvp='gauss_newton'")
-        require_int("devices", self.devices, minimum=1)
-        if self.meta_batch % self.devices:
-            raise ValueError(f"meta_batch ({self.meta_batch}) must be a multiple of devices "
-                             f"({self.devices})")
-        if self.devices > 1 and self.hvp != "gauss_newton":
-            raise ValueError("devices > 1 needs hvp='gauss_newton'")
-
-    @property
-    def tasks_per_device(self) -> int:
-        """Tasks each device samples and adapts to: meta_batch / devices."""
-        return self.meta_batch // self.devices
 
     @property
     def fvp_trajs(self) -> int:
@@ -262,11 +245,12 @@ def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
       key_sample: PRNG key of the trajectories.
 
     Returns:
-      ``(pre, post, chain)`` with a leading task axis (`MAMLRL.tasks_per_device` tasks): the
+      ``(pre, post, chain)`` with a leading task axis (`MAMLRL.meta_batch` tasks): the
       inner steps' batches (a tuple, one per step), the post-adaptation batch, and the chain
       θ_0 = θ, θ_1, … (gradient stopped).
     """
-    tasks = jax.vmap(algo.env.sample_task)(jax.random.split(key_tasks, algo.tasks_per_device))
+    tasks = jax.vmap(algo.env.sample_task)(jax.random.split(key_tasks, algo.meta_batch))
+    tasks, keys = shard_batch((tasks, jax.random.split(key_sample, algo.meta_batch)))
     lrs = algo.step_sizes(algo.inner_steps)
 
     def task_phase(task, key_task):
@@ -278,16 +262,12 @@ def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
         post = sample_batch(algo, chain[-1], task, keys[-1])
         return tuple(batches), post, tuple(chain)
 
-    pre, post, chain = jax.vmap(task_phase)(
-        tasks, jax.random.split(key_sample, algo.tasks_per_device))
+    pre, post, chain = jax.vmap(task_phase)(tasks, keys)
     return pre, post, lax.stop_gradient(chain)
 
 
 def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetrics]:
     """One meta-iteration: sample, adapt, sample again, TRPO step through the adaptation.
-
-    With ``algo.devices > 1`` it runs inside `make_runner`'s `shard_map`: each device folds its
-    index into the sampling keys and so draws its own tasks.
 
     Args:
       algo: the settings.
@@ -306,36 +286,16 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
     Reference: Finn et al. 2017, Algorithm 3 with TRPO as the meta-optimiser (§5.3).
     """
     key, key_tasks, key_sample = jax.random.split(state.key, 3)
-    if algo.devices > 1:
-        index = lax.axis_index(AXIS)
-        key_tasks = jax.random.fold_in(key_tasks, index)
-        key_sample = jax.random.fold_in(key_sample, index)
     pre, post, chain = sample_phase(algo, state.params, key_tasks, key_sample)
     new_params, metrics = outer_update(algo, state.params, pre, post, chain)
     return MetaState(new_params, key, state.iteration + 1), metrics
 
 
 def make_runner(algo: MAMLRL) -> Callable[[MetaState, int], tuple[MetaState, MetaMetrics]]:
-    """``run(state, n)``: n meta-iterations under one jitted `lax.scan` (for `train_phase`).
-
-    With ``algo.devices > 1`` the scan runs under `jax.shard_map` on the first that many local
-    devices, the state replicated; on a CPU, start Python with
-    ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (``adaptax run`` does it).
-    """
+    """``run(state, n)``: n meta-iterations under one jitted `lax.scan` (for `train_phase`);
+    under `adaptax.parallel.on` the meta-batch is split across the mesh's devices."""
     def scan(state: MetaState, length_marker: Array) -> tuple[MetaState, MetaMetrics]:
         return lax.scan(lambda s, _: meta_iteration(algo, s), state, length_marker)
-
-    if algo.devices > 1:
-        if jax.local_device_count() < algo.devices:
-            raise ValueError(
-                f"devices={algo.devices} but JAX sees {jax.local_device_count()} local "
-                f"device(s); on a CPU start Python with XLA_FLAGS="
-                f"--xla_force_host_platform_device_count={algo.devices}")
-        mesh = jax.make_mesh((algo.devices,), (AXIS,),
-                             devices=jax.local_devices()[:algo.devices])
-        replicated = jax.sharding.PartitionSpec()
-        scan = jax.shard_map(scan, mesh=mesh, in_specs=replicated, out_specs=replicated,
-                             check_vma=False)
     compiled = jax.jit(scan)
 
     def run(state: MetaState, n: int) -> tuple[MetaState, MetaMetrics]:

@@ -9,7 +9,7 @@ D_0 … D_{S−1}, the post-adaptation batch D_S and the chain θ_0 = θ, θ_1, 
 with θ_j(θ) the inner steps applied to θ (`post_adaptation_surrogate`, `outer_problem`); its
 Fisher-vector products are Jᵀ H J through the inner steps (`gauss_newton_fvp`), optionally on
 a subsample anchored at the true adapted policies (`fvp_sample`); `outer_update` takes the TRPO
-step, with every mean averaged across the data-parallel devices. ``algo`` below is
+step. ``algo`` below is
 `adaptax.rl.maml_rl.MAMLRL`.
 
 Reference: Finn et al. 2017, Algorithm 3 with TRPO as the meta-optimiser (§5.3); code
@@ -32,7 +32,6 @@ from adaptax.rl.trpo import TRPOInfo, backtracking_line_search, conjugate_gradie
 from adaptax.types import Array
 
 __all__ = [
-    "AXIS",
     "MetaMetrics",
     "OuterProblem",
     "fvp_sample",
@@ -45,7 +44,6 @@ __all__ = [
 ]
 
 Params = Any
-AXIS = "devices"  # the mesh axis of data-parallel meta-training
 
 
 class MetaMetrics(NamedTuple):
@@ -226,35 +224,22 @@ def outer_problem(algo: Any, pre: Any, post: Batch, chain: Any) -> OuterProblem:
     return OuterProblem(loss_fn, kl_fn, outputs, kl_of_outputs)
 
 
-def _across_devices(algo: Any) -> Callable[[Any], Any]:
-    """The mean over the data-parallel devices (the identity on one device)."""
-    if algo.devices > 1:
-        return lambda tree: lax.pmean(tree, AXIS)
-    return lambda tree: tree
-
-
 def outer_update(algo: Any, theta: Params, pre: Any, post: Batch,
                  chain: Any) -> tuple[Params, MetaMetrics]:
-    """Step 4: the TRPO step through the inner steps on this device's part of the meta-batch.
-
-    Every mean over tasks that TRPO needs (the surrogate and its gradient, the Fisher-vector
-    products, the line search's loss and KL) is the mean of the devices' means under
-    ``algo.devices > 1`` (equal task counts), so each device computes the same step.
+    """Step 4: the TRPO step through the inner steps on the meta-batch.
 
     Args:
       algo: the settings.
-      theta: θ (the same on every device).
-      pre, post, chain: `sample_phase`'s output for this device's tasks.
+      theta: θ.
+      pre, post, chain: `sample_phase`'s output.
 
     Returns:
       ``(new θ, MetaMetrics)``.
     """
-    reduce = _across_devices(algo)
     problem = outer_problem(algo, pre, post, chain)
     if algo.hvp == "gauss_newton":
         new_params, info, step_scale = _gauss_newton_trpo_step(
-            algo, problem.loss_fn, problem.kl_fn, problem.outputs, problem.kl_of_outputs, theta,
-            reduce)
+            algo, problem.loss_fn, problem.kl_fn, problem.outputs, problem.kl_of_outputs, theta)
     else:
         new_params, info = trpo_step(problem.loss_fn, problem.kl_fn, theta, max_kl=algo.max_kl,
                                      cg_iters=algo.cg_iters, damping=algo.damping,
@@ -270,8 +255,7 @@ def outer_update(algo: Any, theta: Params, pre: Any, post: Batch,
     else:
         inner_kl = jnp.zeros(())
         pre_return = jnp.mean(post.episode_return)
-    pre_return, post_return, inner_kl = reduce(
-        (pre_return, jnp.mean(post.episode_return), inner_kl))
+    post_return = jnp.mean(post.episode_return)
     metrics = MetaMetrics(
         loss=info.loss_after,
         pre_return=pre_return,
@@ -342,8 +326,7 @@ def rescale_to_kl(kl_fn: Callable[[Array], Array], theta: Array, step: Array, ma
 
 
 def _gauss_newton_trpo_step(algo: Any, loss_fn, kl_fn, outputs, kl_of_outputs,
-                            params: Params, reduce: Callable[[Any], Any] = lambda t: t
-                            ) -> tuple[Params, TRPOInfo, Array]:
+                            params: Params) -> tuple[Params, TRPOInfo, Array]:
     """TRPO step whose Fisher-vector products are Jᵀ H J through the inner step.
 
     With o(θ) the adapted policies' outputs (means and log σ on the post-adaptation states) and
@@ -358,16 +341,12 @@ def _gauss_newton_trpo_step(algo: Any, loss_fn, kl_fn, outputs, kl_of_outputs,
     of the linearisation, instead of the third-order sweep of "exact" or the two second-order
     gradients of "finite_difference". Same CG, scaling and line search as `trpo_step`.
 
-    `reduce` averages a device's values over the data-parallel devices: the functions given are
-    this device's means, each differentiated before it is reduced.
     """
     theta, unravel = ravel_pytree(params)
-    loss_before, g = reduce(jax.value_and_grad(lambda t: loss_fn(unravel(t)))(theta))
-    local_matvec = gauss_newton_fvp(lambda t: outputs(unravel(t)), kl_of_outputs, theta,
-                                    algo.damping)
-    matvec = lambda v: reduce(local_matvec(v))  # noqa: E731
-    flat_loss = lambda t: reduce(loss_fn(unravel(t)))  # noqa: E731
-    flat_kl = lambda t: reduce(kl_fn(unravel(t)))  # noqa: E731
+    loss_before, g = jax.value_and_grad(lambda t: loss_fn(unravel(t)))(theta)
+    matvec = gauss_newton_fvp(lambda t: outputs(unravel(t)), kl_of_outputs, theta, algo.damping)
+    flat_loss = lambda t: loss_fn(unravel(t))  # noqa: E731
+    flat_kl = lambda t: kl_fn(unravel(t))  # noqa: E731
 
     direction, cg_info = conjugate_gradient(matvec, -g, algo.cg_iters)
     curvature = jnp.vdot(direction, matvec(direction))

@@ -42,8 +42,8 @@ import optax
 
 from adaptax._checks import require_int
 from adaptax.envs.wrappers import Trial, TrialParams, policy_input_size
-from adaptax.errors import ConfigError
 from adaptax.nets.recurrent import RecurrentActorCritic, RecurrentCarry
+from adaptax.parallel import gather_batch, grouped, shard_batch
 from adaptax.rl.losses import (
     categorical_entropy,
     categorical_kl,
@@ -110,11 +110,6 @@ class RL2Settings:
       shared_torso: the value head reads the policy's GRU state instead of its own embedding and
         GRU (half the network compute; the value loss then shapes the policy torso too). Under
         TRPO the value fit trains only the value head (paper: separate networks).
-      devices: data-parallel training over this many local devices (PPO only): each collects
-        B / devices trials and plays its PPO minibatches on them, the gradients, return
-        statistics and metrics averaged across devices, so the parameters stay replicated. On
-        a CPU, host devices come from `XLA_FLAGS=--xla_force_host_platform_device_count=N`;
-        one learner keeps about one core busy.
     """
 
     hidden_size: int = 256
@@ -139,21 +134,16 @@ class RL2Settings:
     time_feature: bool = False
     lr_anneal_iterations: int = 0
     shared_torso: bool = False
-    devices: int = 1
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "embed_size", "trials_per_batch", "epochs", "minibatches",
-                     "cg_iters", "value_steps", "devices"):
+                     "cg_iters", "value_steps"):
             require_int(name, getattr(self, name), minimum=1)
         if self.algorithm not in ("ppo", "trpo"):
             raise ValueError(f"algorithm must be 'ppo' or 'trpo', got {self.algorithm!r}")
-        if self.algorithm == "ppo" and self.trials_per_batch % (self.minibatches * self.devices):
-            raise ValueError(
-                f"minibatches × devices ({self.minibatches} × {self.devices}) must divide "
-                f"trials_per_batch ({self.trials_per_batch})"
-            )
-        if self.devices > 1 and self.algorithm != "ppo":
-            raise ValueError("data-parallel training (devices > 1) supports PPO only")
+        if self.algorithm == "ppo" and self.trials_per_batch % self.minibatches:
+            raise ValueError(f"minibatches ({self.minibatches}) must divide trials_per_batch "
+                             f"({self.trials_per_batch})")
         require_int("lr_anneal_iterations", self.lr_anneal_iterations, minimum=0)
         if not 0.0 <= self.value_norm_decay < 1.0:
             raise ValueError(f"value_norm_decay must lie in [0, 1), got {self.value_norm_decay}")
@@ -336,16 +326,6 @@ def make_rl2(
     optimizer = optax.adam(schedule)
     s = settings
     stepper = _WithinTrial(trial)
-    axis = "devices"
-
-    def across_devices(tree: Any) -> Any:
-        """The mean over the data-parallel devices (the identity on one device)."""
-        return jax.lax.pmean(tree, axis) if s.devices > 1 else tree
-
-    def own_key(key: PRNGKey) -> PRNGKey:
-        """A different key on each device (its own tasks, rollouts and minibatches)."""
-        return jax.random.fold_in(key, jax.lax.axis_index(axis)) if s.devices > 1 else key
-
     def init(key: PRNGKey) -> RL2State:
         key_init, key = jax.random.split(key)
         params = net.init(key_init, net.init_carry(), jnp.zeros((input_size,)), jnp.array(True))
@@ -382,7 +362,7 @@ def make_rl2(
 
     def collect(params: Params, tasks: Any, key: PRNGKey) -> Trajectory:
         num = jax.tree.leaves(tasks)[0].shape[0]
-        keys = jax.random.split(key, num)
+        tasks, keys = shard_batch((tasks, jax.random.split(key, num)))
         return jax.vmap(collect_one, in_axes=(None, 0, 0))(params, tasks, keys)
 
     def prepare(traj: Trajectory, stats: ReturnStats | None = None) -> RL2Batch:
@@ -391,12 +371,15 @@ def make_rl2(
     def normalise(batch: RL2Batch, stats: ReturnStats) -> tuple[RL2Batch, ReturnStats]:
         if not s.value_norm:
             return batch, stats
-        return normalise_targets(batch, stats, s.value_norm_decay, reduce=across_devices)
+        return normalise_targets(batch, stats, s.value_norm_decay)
 
-    def unroll(params: Params, batch: RL2Batch) -> tuple[Array, Array]:
+    def unroll_group(params: Params, batch: RL2Batch) -> tuple[Array, Array]:
         carry = net.init_carry(batch.resets.shape[1])
         _, logits, values = net.unroll(params, carry, batch.xs, batch.resets)
         return logits, values
+
+    # [T, B, ...] batches: on a data mesh each device unrolls its own trials
+    unroll = grouped(unroll_group, batch_axis=1, out_axis=1)
 
     def ppo_minibatch_loss(params: Params, mb: RL2Batch) -> tuple[Array, Any]:
         logits, values = unroll(params, mb)
@@ -408,6 +391,7 @@ def make_rl2(
         )
 
     def ppo_update(state: RL2State, batch: RL2Batch, key: PRNGKey) -> tuple[RL2State, RL2Metrics]:
+        batch = gather_batch(batch)  # minibatches in random order: each device reads them whole
         num_trials = batch.resets.shape[1]
         size = num_trials // s.minibatches
 
@@ -415,7 +399,6 @@ def make_rl2(
             params, opt_state = carry
             mb = jax.tree.map(lambda x: x[:, idx], batch)
             (loss, info), grads = jax.value_and_grad(ppo_minibatch_loss, has_aux=True)(params, mb)
-            (loss, info), grads = across_devices(((loss, info), grads))
             g_pi, g_v = _split_params(grads)
             grads = _merge_params(_clip_by_norm(g_pi, s.max_grad_norm),
                                   _clip_by_norm(g_v, s.max_grad_norm))
@@ -487,42 +470,18 @@ def make_rl2(
 
     def step(state: RL2State) -> tuple[RL2State, RL2Metrics]:
         key, key_task, key_roll, key_update = jax.random.split(state.key, 4)
-        key_task, key_roll, key_update = (own_key(k) for k in (key_task, key_roll, key_update))
-        local_trials = s.trials_per_batch // s.devices
-        tasks = jax.vmap(env.sample_task)(jax.random.split(key_task, local_trials))
+        tasks = jax.vmap(env.sample_task)(jax.random.split(key_task, s.trials_per_batch))
         traj = collect(state.params, tasks, key_roll)
         stats = state.return_stats if s.value_norm else None
         batch, stats = normalise(prepare(traj, stats), state.return_stats)
         state, metrics = update(state._replace(return_stats=stats), batch, key_update)
-        trial_return = across_devices(jnp.mean(jnp.sum(trial_rewards(traj), axis=1)))
-        # float32: exact up to 2²⁴ steps per iteration
-        env_steps = across_devices(jnp.sum(batch.mask)) * s.devices
+        trial_return = jnp.mean(jnp.sum(trial_rewards(traj), axis=1))
+        env_steps = jnp.sum(batch.mask)  # float32: exact up to 2²⁴ steps per iteration
         metrics = metrics._replace(trial_return=trial_return, env_steps=env_steps)
         return state._replace(key=key, iteration=state.iteration + 1), metrics
 
     def _run(state: RL2State, num_iters: int) -> tuple[RL2State, RL2Metrics]:
         return jax.lax.scan(lambda c, _: step(c), state, None, length=num_iters)
-
-    if s.devices > 1:  # one program per device on its share of the trials, state replicated
-        if jax.local_device_count() < s.devices:  # a one-line error at the command line
-            raise ConfigError(
-                f"devices={s.devices} but JAX sees {jax.local_device_count()} local device(s); "
-                f"on a CPU start Python with XLA_FLAGS=--xla_force_host_platform_device_count="
-                f"{s.devices}")
-        mesh = jax.make_mesh((s.devices,), (axis,))
-        replicated = jax.sharding.PartitionSpec()
-        local_step = step
-
-        def _run(state: RL2State, num_iters: int) -> tuple[RL2State, RL2Metrics]:
-            def local_run(st: RL2State) -> tuple[RL2State, RL2Metrics]:
-                return jax.lax.scan(lambda c, _: local_step(c), st, None, length=num_iters)
-
-            return jax.shard_map(local_run, mesh=mesh, in_specs=replicated,
-                                 out_specs=replicated, check_vma=False)(state)
-
-        def step(state: RL2State) -> tuple[RL2State, RL2Metrics]:
-            return jax.shard_map(local_step, mesh=mesh, in_specs=replicated,
-                                 out_specs=replicated, check_vma=False)(state)
 
     def _evaluate(params: Params, tasks: Any, key: PRNGKey) -> Array:
         traj = collect(params, tasks, key)

@@ -13,7 +13,6 @@ arXiv:1611.02779, §2–3; Schulman et al. 2016 (GAE).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -178,7 +177,6 @@ def prepare_trials(
 
 def normalise_targets(
     batch: RL2Batch, stats: ReturnStats, decay: float,
-    reduce: Callable[[Any], Any] = lambda moments: moments,
 ) -> tuple[RL2Batch, ReturnStats]:
     """Updates the running statistics with this batch and standardises the targets.
 
@@ -189,8 +187,6 @@ def normalise_targets(
       batch: an `RL2Batch` (targets in `returns`, masked by `mask`).
       stats: the running `ReturnStats`.
       decay: β in [0, 1).
-      reduce: applied to the batch's (mean, mean square), e.g. a mean across data-parallel
-        devices so that every device keeps the same statistics.
 
     Returns:
       `(batch with standardised returns, updated stats)`.
@@ -199,8 +195,8 @@ def normalise_targets(
       >>> batch, stats = normalise_targets(batch, initial_return_stats(), 0.9)  # doctest: +SKIP
     """
     b = decay
-    mean, sq = reduce((masked_mean(batch.returns, batch.mask),
-                       masked_mean(jnp.square(batch.returns), batch.mask)))
+    mean = masked_mean(batch.returns, batch.mask)
+    sq = masked_mean(jnp.square(batch.returns), batch.mask)
     stats = ReturnStats(b * stats.mean + (1 - b) * mean, b * stats.sq + (1 - b) * sq,
                         b * stats.weight + (1 - b))
     mu, sigma = stats.moments()
