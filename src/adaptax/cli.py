@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value (repeatable)")
         r.add_argument("--out", default=None, help="the run folder (default: runs/EXP/TIME-sSEED)")
+        _distributed_flags(r)
 
     rep = sub.add_parser("report", help="rewrite report.md and figures of a finished run")
     rep.add_argument("run_dir")
@@ -60,7 +61,39 @@ def _parser() -> argparse.ArgumentParser:
                      help="change an evaluation key (e.g. eval_tasks) and evaluate again")
     res.add_argument("--evaluate", action="store_true",
                      help="evaluate a finished run again (it is not retrained)")
+    _distributed_flags(res)
     return p
+
+
+def _distributed_flags(p: argparse.ArgumentParser) -> None:
+    """One process per host: jax.distributed settings (or ADAPTAX_COORDINATOR, …)."""
+    p.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                   help="process 0's address: join a multi-process run (one process per host)")
+    p.add_argument("--num-processes", type=int, default=None, help="processes in the run")
+    p.add_argument("--process-id", type=int, default=None, help="this process, 0 … n−1")
+
+
+def _start_jax(args: argparse.Namespace, config) -> None:
+    """Host devices and the multi-process runtime, before JAX starts its backend."""
+    from adaptax import parallel
+
+    parallel.request_host_devices(getattr(config, "host_devices", 1))
+    parallel.initialize(args.coordinator, args.num_processes, args.process_id)
+
+
+def _scratch(run_dir):
+    """Processes other than 0 write nothing in the run folder: they work in a private copy
+    (deleted at the end), so a resume reads the same checkpoints on every process."""
+    import shutil
+    import tempfile
+
+    from adaptax.runs import RunDir
+
+    copy = Path(tempfile.mkdtemp(prefix="adaptax-process-")) / "run"
+    if run_dir is not None:
+        shutil.copytree(run_dir.path, copy)
+        return RunDir.open(copy)
+    return copy
 
 
 def _list(experiment: str | None, verbose: bool, preset: str | None) -> None:
@@ -81,7 +114,7 @@ def _list(experiment: str | None, verbose: bool, preset: str | None) -> None:
             print(f"{'':20s}{mark} {key} = {cfg.format_value(values[key])}: {help_text}")
 
 
-def _run(args: argparse.Namespace, preset: str) -> Path:
+def _run(args: argparse.Namespace, preset: str) -> Path | None:
     from adaptax.experiments import config as cfg
     from adaptax.experiments import registry
     from adaptax.runs import RunDir
@@ -97,9 +130,17 @@ def _run(args: argparse.Namespace, preset: str) -> Path:
             raise AdaptaxError(f"{exp.name} trains no networks: --seeds does not apply")
         overrides["seeds"] = args.seeds
     config = exp.make_config(preset, overrides)
+    _start_jax(args, config)
     from adaptax import parallel
 
-    parallel.request_host_devices(getattr(config, "host_devices", 1))
+    if not parallel.is_writer():
+        run_dir = RunDir.create(exp.name, getattr(config, "seed", 0), out=_scratch(None))
+        run_dir.write_config(exp.name, preset, cfg.to_dict(config))
+        try:
+            _run_experiment(exp, config, run_dir, False)
+        finally:
+            _drop_scratch(run_dir)
+        return None
     run_dir = RunDir.create(exp.name, getattr(config, "seed", 0), out=args.out)
     run_dir.write_config(exp.name, preset, cfg.to_dict(config))
     print(f"run folder: {run_dir.path}", file=sys.stderr)
@@ -118,11 +159,18 @@ def _run(args: argparse.Namespace, preset: str) -> Path:
     return run_dir.path
 
 
-def _resume(path: str, sets: list[str], evaluate: bool = False) -> Path:
+def _drop_scratch(run_dir) -> None:
+    import shutil
+
+    shutil.rmtree(run_dir.path.parent, ignore_errors=True)
+
+
+def _resume(args: argparse.Namespace) -> Path | None:
     from adaptax.experiments import config as cfg
     from adaptax.experiments import registry
     from adaptax.runs import RunDir
 
+    path, sets, evaluate = args.run_dir, args.sets, args.evaluate
     run_dir = RunDir.open(path)
     record = run_dir.read_config()
     exp = registry.get(record["experiment"])
@@ -141,10 +189,18 @@ def _resume(path: str, sets: list[str], evaluate: bool = False) -> Path:
         return run_dir.path
     if overrides:
         config = cfg.apply_overrides(config, overrides)
-        run_dir.update_config(cfg.to_dict(config))
+    _start_jax(args, config)
     from adaptax import parallel
 
-    parallel.request_host_devices(getattr(config, "host_devices", 1))
+    if overrides and parallel.is_writer():
+        run_dir.update_config(cfg.to_dict(config))
+    if not parallel.is_writer():
+        scratch = _scratch(run_dir)
+        try:
+            _run_experiment(exp, config, scratch, True)
+        finally:
+            _drop_scratch(scratch)
+        return None
     _run_experiment(exp, config, run_dir, True)
     return run_dir.path
 
@@ -184,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("run", "reproduce"):
             path = _run(args, getattr(args, "preset", "paper"))
         elif args.command == "resume":
-            path = _resume(args.run_dir, args.sets, args.evaluate)
+            path = _resume(args)
         else:
             from adaptax.experiments import registry
             from adaptax.runs import RunDir
@@ -192,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             run_dir = RunDir.open(args.run_dir)
             _report(registry.get(run_dir.read_config()["experiment"]), run_dir)
             path = run_dir.path
-        _finish(path)
+        if path is not None:  # None: a process other than 0 of a multi-process run
+            _finish(path)
         return 0
     except AdaptaxError as e:
         print(f"adaptax: error: {e}", file=sys.stderr)

@@ -124,13 +124,15 @@ def data_mesh(devices: int = 0) -> Mesh:
 
 def on(mesh: Mesh | None, fn: F) -> F:
     """``fn`` called under ``mesh`` (its `shard_batch` marks split across it); with no mesh or a
-    one-device mesh, ``fn`` itself."""
+    one-device mesh, ``fn`` itself. Array arguments are copied to every device of the mesh; in a
+    multi-process run the results come back whole on every process (`whole`)."""
     if mesh is None or mesh.size == 1:
         return fn
 
     def call(*args: Any, **kwargs: Any) -> Any:
         with jax.set_mesh(mesh):
-            return fn(*replicate(mesh, args), **kwargs)
+            out = fn(*replicate(mesh, args), **kwargs)
+        return whole(mesh, out) if jax.process_count() > 1 else out
 
     for name in ("compiled",):  # what tests read off a learner's run
         if hasattr(fn, name):
@@ -152,6 +154,19 @@ def replicate(mesh: Mesh, tree: Any) -> Any:
         return x
 
     return jax.tree.map(put, tree)
+
+
+def whole(mesh: Mesh, tree: Any) -> Any:
+    """``tree``'s arrays held whole by every process (an all-gather where they are split), so
+    that each process can read them, e.g. per-instance scores or a checkpoint's state."""
+    sharding = NamedSharding(mesh, PartitionSpec())
+
+    def gather(x: Any) -> Any:
+        if not isinstance(x, jax.Array) or x.is_fully_replicated:
+            return x
+        return jax.jit(lambda y: y, out_shardings=sharding)(x)
+
+    return jax.tree.map(gather, tree)
 
 
 def shard_batch(tree: Any, axis: int = 0) -> Any:
@@ -198,8 +213,8 @@ def grouped(fn: F, batch_axis: int = 0, out_axis: int = 0) -> F:
     def call(params: Any, batch: Any) -> Any:
         mesh = jax.sharding.get_abstract_mesh()
         groups = 1 if mesh.empty or BATCH_AXIS not in mesh.axis_names else mesh.shape[BATCH_AXIS]
-        sizes = {x.shape[batch_axis] for x in jax.tree.leaves(batch)}
-        if groups == 1 or any(size % groups for size in sizes):
+        if groups == 1 or any(jnp.ndim(x) <= batch_axis or x.shape[batch_axis] % groups
+                              for x in jax.tree.leaves(batch)):
             return fn(params, batch)
 
         def split(x: Any) -> Any:
