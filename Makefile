@@ -25,7 +25,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/maml_sinusoid.py
 	$(BIN)/python benchmarks/rl2.py
-	$(BIN)/python benchmarks/rl2_devices.py
+	$(BIN)/python benchmarks/rl2_devices.py --devices 2
+	$(BIN)/python benchmarks/seeds.py
 	$(BIN)/python benchmarks/maml_rl.py --devices 2
 	$(BIN)/python benchmarks/baselines.py --preset paper
 

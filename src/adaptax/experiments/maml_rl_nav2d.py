@@ -25,6 +25,7 @@ from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
+from adaptax.experiments.seeds import SEEDS_HELP, batched, combine, stack, unstack
 from adaptax.experiments.training import progress, train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
@@ -57,6 +58,7 @@ class Nav2DConfig:
     """Settings of the 2D-navigation experiment; the defaults are the ``default`` preset."""
 
     seed: int = param(0, "PRNG seed for initialisation, training tasks and sampling", min=0)
+    seeds: int = param(1, SEEDS_HELP, min=1)
     iterations: int = param(40, "MAML meta-iterations (paper: up to 500)", min=1)
     baseline_iterations: int = param(
         40, "TRPO iterations of the pretrained and oracle policies (paper: as MAML)", min=1)
@@ -202,11 +204,18 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
 
 
 def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
-    """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures."""
-    keys = _keys(config.seed)
+    """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures.
+
+    With ``seeds`` = N > 1, seeds ``seed … seed + N − 1`` train together in one compiled run
+    per method (`seeds.batched`), each is evaluated as a single-seed run would be, and the
+    results hold their mean ± 95% interval across seeds (`seeds.combine`); MAML is compared
+    with the baselines on each goal's return averaged over the seeds.
+    """
+    seeds = [config.seed + i for i in range(config.seeds)]
+    keys = [_keys(seed) for seed in seeds]
     net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
-    init = {"x": net.init(keys["init"], jnp.zeros((2,))),
-            "oracle": net.init(keys["oracle_init"], jnp.zeros((4,)))}
+    inits = [{"x": net.init(k["init"], jnp.zeros((2,))),
+              "oracle": net.init(k["oracle_init"], jnp.zeros((4,)))} for k in keys]
     mesh = data_mesh(devices_of(config))
     phases = {
         "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr),
@@ -215,22 +224,29 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
         "oracle": (_algo(config, True, 0, config.inner_lr), config.baseline_iterations,
                    "oracle"),
     }
-    trained: dict[str, Any] = {}
+    trained: list[dict[str, Any]] = [{} for _ in seeds]
     train_info: dict[str, Any] = {}
     for method in config.methods:
         if method == "random":
-            trained[method] = init["x"]
+            for one, init in zip(trained, inits, strict=True):
+                one[method] = init["x"]
             continue
         algo, iterations, start = phases[method]
-        state = mr.MetaState(init[start], keys["train"][method], jnp.zeros((), jnp.int32))
+        states = [mr.MetaState(init[start], k["train"][method], jnp.zeros((), jnp.int32))
+                  for init, k in zip(inits, keys, strict=True)]
+        runner = mr.make_runner(algo)
         result = train_phase(
-            run_dir, experiment=NAME, phase=method, run_fn=on(mesh, mr.make_runner(algo)),
-            state=state,
+            run_dir, experiment=NAME, phase=method,
+            run_fn=on(mesh, runner if len(seeds) == 1 else batched(runner)),
+            state=states[0] if len(seeds) == 1 else stack(states),
             iterations=iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set inner_lr or --set max_kl",
         )
-        trained[method] = result.state.params
+        params = ([result.state.params] if len(seeds) == 1
+                  else unstack(result.state.params, len(seeds)))
+        for one, p in zip(trained, params, strict=True):
+            one[method] = p
         train_info[method] = {
             "iterations": result.iterations,
             "final_loss": result.final_loss,
@@ -238,7 +254,12 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
             "iterations_per_second": round(result.iters_per_second, 4),
             "devices": mesh.size,
         }
-    results = evaluate(config, trained, keys)
+    per_seed = [evaluate(config, one, k) for one, k in zip(trained, keys, strict=True)]
+    if len(seeds) == 1:
+        results = per_seed[0]
+    else:
+        results = combine(per_seed, seeds)
+        results["comparisons"] = _comparisons(results["methods"])
     results.update(experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
                    training_curves=_curves(run_dir), config=cfg.to_dict(config))
     run_dir.write_results(results)
@@ -472,8 +493,8 @@ TRPO δ = {c['max_kl']}, damping {c['damping']:g}, {c['cg_iters']} CG iterations
 Fisher-vector products on {c['fvp_subsample']:g} of the data (by {c['fvp_subsample_by']});
 {c['iterations']} MAML / {c['baseline_iterations']} baseline iterations.
 Evaluation: {results['eval_tasks']} test goals ({where}), {results['eval_trajs']} trajectories
-per step, step sizes: {_step_sizes(results)}. Returns are per trajectory, mean ± standard error
-over goals. "Pre-adaptation" is the return of the meta-trained policy itself, before any gradient
+per step, step sizes: {_step_sizes(results)}. Returns are per trajectory, {_spread(results)}.
+"Pre-adaptation" is the return of the meta-trained policy itself, before any gradient
 step; "after j steps" is the return after j policy-gradient steps on the new goal.
 
 ## Results
@@ -499,6 +520,19 @@ Adaptation diagnostics (test goals, mean over goals):
 """
     run_dir.write_report(text)
     return text
+
+
+def _spread(results: dict[str, Any]) -> str:
+    """What a result's ± means: over the test goals, or across the seeds of a multi-seed run."""
+    if "seeds" not in results:
+        return "mean ± standard error over goals"
+    seeds = results["seeds"]
+    each = "; ".join(
+        f"seed {seed}: " + " / ".join(f"{v:.1f}" for v in means)
+        for seed, means in zip(seeds, results["methods"]["maml"]["seed_means"], strict=True))
+    return (f"mean ± standard error across {len(seeds)} seeds (each seed's mean over goals; "
+            f"MAML after 0…{len(results['steps']) - 1} steps, {each}); the Welch tests compare "
+            "each goal's return averaged over the seeds")
 
 
 def _comparable_note(config: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
+from adaptax.experiments.seeds import SEEDS_HELP, batched, combine, stack, unstack
 from adaptax.experiments.training import progress, train_phase
 from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
 from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
@@ -66,6 +67,7 @@ class _Common:
     """Settings shared by both RL² experiments; the presets (`default` included) override some."""
 
     seed: int = param(0, "PRNG seed for initialisation, training tasks and rollouts", min=0)
+    seeds: int = param(1, SEEDS_HELP, min=1)
     algorithm: str = param("ppo", "update rule (paper: trpo)", choices=("ppo", "trpo"))
     hidden_size: int = param(64, "GRU units of policy and value networks (paper: 256)", min=1)
     embed_size: int = param(64, "input embedding width (paper: not stated; 256 at paper)", min=1)
@@ -253,28 +255,40 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     iterations = math.ceil(iterations / chunk) * chunk
     learner = make_rl2(env, episodes, settings_of(config, trials, iterations))
     mesh = data_mesh(devices_of(config))
-    root = jax.random.PRNGKey(config.seed)
-    state = learner.init(jax.random.fold_in(root, 0))
+    seeds = [config.seed + i for i in range(config.seeds)]
+    roots = [jax.random.PRNGKey(seed) for seed in seeds]
+    states = [learner.init(jax.random.fold_in(root, 0)) for root in roots]
     result = train_phase(
-        run_dir, experiment=name, phase="rl2", run_fn=on(mesh, learner.run), state=state,
+        run_dir, experiment=name, phase="rl2",
+        run_fn=on(mesh, learner.run if len(seeds) == 1 else batched(learner.run)),
+        state=states[0] if len(seeds) == 1 else stack(states),
         iterations=iterations, chunk=chunk, resume=resume,
         config_hash=cfg.training_hash(config, EVAL_KEYS),
         hint="lower --set lr (PPO) or --set max_kl (TRPO)", time_limit=config.time_limit,
     )
+    params = ([result.state.params] if len(seeds) == 1
+              else unstack(result.state.params, len(seeds)))
 
     tasks = split_instances(env, "test", config.eval_tasks)
     validation = split_instances(env, "validation", config.validation_tasks)
     progress(f"evaluating RL² on {config.eval_tasks} test and {config.validation_tasks} "
-             "validation instances")
-    t1 = time.perf_counter()
+             f"validation instances ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
     evaluate = on(mesh, learner.evaluate)
-    scores = np.asarray(evaluate(result.state.params, tasks, jax.random.fold_in(root, 1)))
+    t1 = time.perf_counter()
+    per_seed, all_scores = [], []
+    for p, root in zip(params, roots, strict=True):
+        scores = np.asarray(evaluate(p, tasks, jax.random.fold_in(root, 1)))
+        val_scores = np.asarray(evaluate(p, validation, jax.random.fold_in(root, 2)))
+        per_seed.append({"rl2": _summary(scores) | {"actions": "sampled"},
+                         "validation": _summary(val_scores)})
+        all_scores.append(scores)
     eval_seconds = time.perf_counter() - t1
-    val_scores = np.asarray(evaluate(result.state.params, validation,
-                                     jax.random.fold_in(root, 2)))
+    summary = per_seed[0] if len(seeds) == 1 else combine(per_seed, seeds)
+    # the comparisons: each instance's total, averaged over the seeds
+    scores = np.mean(all_scores, axis=0)
     curve = [r for r in run_dir.read_metrics() if r.get("phase") == "rl2"]
     norm = normalisers(env, episodes, tasks)
-    norm["rl2"] = normalise([np.mean(scores, dtype=np.float64)], norm)[0]
+    norm["rl2"] = normalise([summary["rl2"]["mean"]], norm)[0]
     norm["curve"] = normalise([r["trial_return"] for r in curve], norm)
     t2 = time.perf_counter()
     progress(f"the classical agents on the same instances: {', '.join(config.compare_agents)}")
@@ -290,8 +304,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
                   "interval half-width 1.96·std/sqrt(N)",
         "splits": {"test": split_record("test", config.eval_tasks),
                    "validation": split_record("validation", config.validation_tasks)},
-        "rl2": _summary(scores) | {"actions": "sampled"},
-        "validation": _summary(val_scores),
+        **summary,
         "classical": agents,
         "comparisons": comparisons,
         "classical_seconds": round(time.perf_counter() - t2, 2),
@@ -431,6 +444,8 @@ def comparison_table(results: dict[str, Any], preset: str = "") -> str:
 
     r, p = results["rl2"], results["paper"]
     label = f"RL² (`{preset}`)" if preset else "RL²"
+    if "seeds" in results:
+        label += f", {len(results['seeds'])} seeds"
     rows = [[label, f"{r['mean']:.2f} ± {r['ci95']:.2f}", p["rl2"], "", ""]]
     comps = results.get("comparisons", {})
     for agent, cell in results.get("classical", {}).items():
@@ -498,6 +513,7 @@ instances (the paper's agents; each hyper-parameter chosen on the validation ins
 
 {claims_text(results)}
 {val_text}
+{_seeds_text(results)}
 
 Paper: {p['source']}; its columns come from its own draw of instances.
 
@@ -521,6 +537,17 @@ Paper: {p['source']}; its columns come from its own draw of instances.
 """
     run_dir.write_report(text)
     return text
+
+
+def _seeds_text(results: dict[str, Any]) -> str:
+    """A multi-seed run: what its interval and its comparisons mean, and every seed's score."""
+    if "seeds" not in results:
+        return ""
+    r = results["rl2"]
+    each = ", ".join(f"seed {seed}: {mean:.2f}"
+                     for seed, mean in zip(results["seeds"], r["seed_means"], strict=True))
+    return (f"RL²'s ± is a 95% t-interval across the {len(results['seeds'])} seeds' means "
+            f"({each}); the Welch tests compare each instance's total averaged over the seeds.")
 
 
 def _comparable(train: dict[str, Any]) -> str:

@@ -63,11 +63,13 @@ def interval(values: Sequence[float]) -> tuple[float, float]:
 def combine(per_seed: Sequence[dict[str, Any]], seeds: Sequence[int]) -> dict[str, Any]:
     """One result from the seeds' results: summaries averaged, the seeds' results kept.
 
-    Every dict with ``"mean"`` and ``"ci95"`` (a number or a list, one per step) becomes the
-    seeds' mean with a 95% t-interval across seeds (``"ci95"``), ``"seed_means"`` (each seed's
-    mean) and ``"interval": "across seeds"``; its other numbers are the seeds' mean, except
-    ``"diverged"`` counts, which are summed. Every other entry is the first seed's. The result
-    gains ``"seeds"`` (the seed values) and ``"per_seed"`` (each seed's own result).
+    Every dict with ``"mean"`` and ``"ci95"`` or ``"se"`` (a number or a list, one per step)
+    becomes the seeds' mean with a 95% t-interval across seeds (``"ci95"``; ``"se"``: the
+    standard error across seeds), ``"seed_means"`` (each seed's mean) and ``"interval":
+    "across seeds"``; its other numbers (and lists of them, e.g. per-task values) are the
+    seeds' mean, except ``"diverged"`` counts, which are summed. Every other entry is the first
+    seed's. The result gains ``"seeds"`` (the seed values) and ``"per_seed"`` (each seed's own
+    result).
     """
     out = _combine(list(per_seed))
     out["seeds"] = list(seeds)
@@ -79,26 +81,33 @@ def _combine(items: list[Any]) -> Any:
     first = items[0]
     if not isinstance(first, dict):
         return first
-    if "mean" in first and "ci95" in first:
+    if "mean" in first and ("ci95" in first or "se" in first):
         means = np.asarray([item["mean"] for item in items], np.float64)  # [seeds, …]
         columns = means.reshape(len(items), -1).T
         pairs = [interval(column) for column in columns]
-        mean = [p[0] for p in pairs]
-        half = [p[1] for p in pairs]
         scalar = np.ndim(first["mean"]) == 0
+
+        def shaped(values: list[float]) -> Any:
+            return values[0] if scalar else values
+
         other = {key: _pool([item[key] for item in items], key == "diverged")
                  for key, value in first.items() if _numeric(value)}
-        return {**first, **other, "mean": mean[0] if scalar else mean,
-                "ci95": half[0] if scalar else half,
-                "seed_means": means.tolist(), "interval": "across seeds"}
+        out = {**first, **other, "mean": shaped([p[0] for p in pairs]),
+               "ci95": shaped([p[1] for p in pairs]),
+               "seed_means": means.tolist(), "interval": "across seeds"}
+        if "se" in first:  # the standard error across seeds
+            out["se"] = shaped([float(np.std(c, ddof=1) / np.sqrt(c.size)) for c in columns])
+        return out
     return {key: _combine([item[key] for item in items]) if all(
         isinstance(item, dict) and key in item for item in items) else value
         for key, value in first.items()}
 
 
 def _numeric(value: Any) -> bool:
-    values = value if isinstance(value, list) else [value]
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    """A number, or a (nested) list of numbers."""
+    if isinstance(value, list):
+        return bool(value) and all(_numeric(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _pool(values: list[Any], total: bool) -> Any:
