@@ -1,0 +1,1 @@
+"""Real datasets read from their official archives, cached without pickle."""
