@@ -1,0 +1,90 @@
+"""Few-shot classification tasks drawn in the compiled step, the Conv4 classifier, and MAML's
+trainer drawing tasks inside each iteration."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from adaptax.meta import maml
+from adaptax.nets.conv4 import Conv4
+from adaptax.tasks import fewshot, sinusoid
+
+
+def _pool(classes=7, examples=6, size=4):
+    # image (c, e) is filled with 10·c + e, so every pixel names its class and example
+    values = 10 * np.arange(classes)[:, None] + np.arange(examples)[None, :]
+    return jnp.asarray(np.broadcast_to(values[:, :, None, None], (classes, examples, size, size))
+                       .astype(np.uint8))
+
+
+def test_a_task_takes_distinct_classes_and_distinct_examples_with_matching_labels():
+    pool = _pool()
+    sample = jax.jit(fewshot.sample_task, static_argnums=(2, 3, 4, 5))
+    for seed in range(20):
+        task = sample(jax.random.PRNGKey(seed), pool, 3, 2, 3, False)
+        assert task.support.x.shape == (6, 4, 4, 1) and task.query.x.shape == (9, 4, 4, 1)
+        code = lambda x: np.rint(np.asarray(x)[:, 0, 0, 0] * 255).astype(int)  # noqa: E731
+        s_code, q_code = code(task.support.x), code(task.query.x)
+        s_class, q_class = s_code // 10, q_code // 10
+        # one class per label, the same in support and query, three different classes
+        for label in range(3):
+            assert len(set(s_class[np.asarray(task.support.y) == label])) == 1
+            assert set(s_class[np.asarray(task.support.y) == label]) == set(
+                q_class[np.asarray(task.query.y) == label])
+        assert len(set(s_class)) == 3
+        # no drawing is both a support and a query example
+        assert not set(s_code) & set(q_code) and len(set(q_code)) == 9
+
+
+def test_rotations_turn_a_whole_class_by_one_multiple_of_90_degrees():
+    pool = jnp.asarray(np.random.default_rng(0).integers(0, 255, (4, 3, 5, 5), np.uint8))
+    task = fewshot.sample_task(jax.random.PRNGKey(3), pool, 4, 1, 2, rotations=True)
+    images = np.asarray(np.rint(np.asarray(task.support.x)[..., 0] * 255), np.uint8)
+    turns = []
+    for img in images:
+        matches = [(c, e, k) for c in range(4) for e in range(3) for k in range(4)
+                   if np.array_equal(np.rot90(np.asarray(pool[c, e]), k), img)]
+        assert len(matches) == 1
+        turns.append(matches[0][2])
+    assert len(set(turns)) > 1  # different classes got different turns here
+
+
+def test_the_pool_is_an_argument_of_the_compiled_sampler():
+    sample = jax.jit(lambda k, pool: fewshot.sample_tasks(k, pool, 2, 5, 1, 1))
+    a = sample(jax.random.PRNGKey(0), _pool())
+    b = sample(jax.random.PRNGKey(0), _pool() + 1)  # another pool, the same compiled program
+    assert sample._cache_size() == 1
+    np.testing.assert_allclose(np.asarray(b.support.x) - np.asarray(a.support.x), 1 / 255,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="needs 8 classes"):
+        fewshot.sample_task(jax.random.PRNGKey(0), _pool(), 8, 1, 1)
+
+
+def test_conv4_normalises_with_the_batch_and_classifies_every_image():
+    net = Conv4(classes=5, filters=8)
+    x = jax.random.normal(jax.random.PRNGKey(0), (6, 28, 28, 1))
+    params = net.init(jax.random.PRNGKey(1), x)
+    out = net.apply(params, x)
+    assert out.shape == (6, 5)
+    # batch statistics: an image's logits depend on the rest of its batch (transductive)
+    assert not np.allclose(net.apply(params, x[:3]), out[:3], atol=1e-4)
+    pooled = Conv4(classes=5, filters=8, downsample="max_pool")
+    x84 = jnp.zeros((2, 84, 84, 3))
+    assert pooled.apply(pooled.init(jax.random.PRNGKey(0), x84), x84).shape == (2, 5)
+
+
+def test_drawing_tasks_inside_each_iteration_gives_the_same_numbers():
+    def loss(p, b):
+        return jnp.mean((b.x * p["w"] + p["b"] - b.y) ** 2)
+
+    params = {"w": jnp.ones((1,)), "b": jnp.zeros((1,))}
+    runs = []
+    for presample in (True, False):
+        trainer = maml.make_meta_trainer(
+            maml.maml_objective(loss, lr=0.01), lambda k: sinusoid.sample_tasks(k, 4, 5, 5),
+            optax.adam(1e-2), presample=presample)
+        runs.append(trainer.run(trainer.init(params, jax.random.PRNGKey(0)), 20))
+    for a, b in zip(jax.tree.leaves(runs[0]), jax.tree.leaves(runs[1]), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
