@@ -70,6 +70,9 @@ def test_conv4_normalises_with_the_batch_and_classifies_every_image():
     assert out.shape == (6, 5)
     # batch statistics: an image's logits depend on the rest of its batch (transductive)
     assert not np.allclose(net.apply(params, x[:3]), out[:3], atol=1e-4)
+    # the patch-matmul convolution reads the same parameters as XLA's and gives the same output
+    np.testing.assert_allclose(Conv4(classes=5, filters=8, conv="lax").apply(params, x), out,
+                               rtol=1e-4, atol=1e-4)
     pooled = Conv4(classes=5, filters=8, downsample="max_pool")
     x84 = jnp.zeros((2, 84, 84, 3))
     assert pooled.apply(pooled.init(jax.random.PRNGKey(0), x84), x84).shape == (2, 5)
