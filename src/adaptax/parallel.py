@@ -169,16 +169,21 @@ def whole(mesh: Mesh, tree: Any) -> Any:
     return jax.tree.map(gather, tree)
 
 
+def _data_size() -> int:
+    """The size of the data axis of the mesh in use (1 outside `on`)."""
+    mesh = jax.sharding.get_abstract_mesh()
+    return 1 if mesh.empty or BATCH_AXIS not in mesh.axis_names else mesh.shape[BATCH_AXIS]
+
+
 def shard_batch(tree: Any, axis: int = 0) -> Any:
     """Marks batch axis ``axis`` of every array in ``tree`` as split across the mesh in use.
 
     The identity outside :func:`on` (no mesh), on a one-device mesh, and for arrays whose
     batch axis the mesh does not divide.
     """
-    mesh = jax.sharding.get_abstract_mesh()
-    if mesh.empty or BATCH_AXIS not in mesh.axis_names or mesh.size == 1:
+    size = _data_size()
+    if size == 1:
         return tree
-    size = mesh.shape[BATCH_AXIS]
 
     def mark(x: Any) -> Any:
         if getattr(x, "ndim", 0) <= axis or x.shape[axis] % size:
@@ -193,8 +198,7 @@ def gather_batch(tree: Any) -> Any:
     """Marks every array in ``tree`` as held whole on every device of the mesh in use (an
     all-gather): for a batch read many times in random order, e.g. PPO's minibatches. The
     identity without a mesh."""
-    mesh = jax.sharding.get_abstract_mesh()
-    if mesh.empty or BATCH_AXIS not in mesh.axis_names or mesh.size == 1:
+    if _data_size() == 1:
         return tree
     return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, PartitionSpec()), tree)
 
@@ -211,8 +215,7 @@ def grouped(fn: F, batch_axis: int = 0, out_axis: int = 0) -> F:
     """
 
     def call(params: Any, batch: Any) -> Any:
-        mesh = jax.sharding.get_abstract_mesh()
-        groups = 1 if mesh.empty or BATCH_AXIS not in mesh.axis_names else mesh.shape[BATCH_AXIS]
+        groups = _data_size()
         if groups == 1 or any(jnp.ndim(x) <= batch_axis or x.shape[batch_axis] % groups
                               for x in jax.tree.leaves(batch)):
             return fn(params, batch)
