@@ -70,3 +70,18 @@ def test_the_reported_command_rebuilds_the_config(name, preset, sets):
     assert len(parsed) == len(sets)  # only the keys that differ from the preset
     rebuilt = exp.make_config(preset, {**cfg.parse_sets(exp.config_cls, parsed), "seed": 3})
     assert rebuilt == config
+
+
+def test_a_single_seed_run_hashes_as_before_the_seed_axis_existed():
+    # checkpoints written before `seeds` existed must still resume: seeds = 1 is left out
+    import hashlib
+    import json
+
+    from adaptax.experiments.config import to_dict, training_hash
+    from adaptax.experiments.maml_sinusoid import EVAL_KEYS, SinusoidConfig
+
+    config = SinusoidConfig()
+    old = {k: v for k, v in to_dict(config).items() if k not in EVAL_KEYS and k != "seeds"}
+    expected = hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()
+    assert training_hash(config, EVAL_KEYS) == expected
+    assert training_hash(SinusoidConfig(seeds=2), EVAL_KEYS) != expected

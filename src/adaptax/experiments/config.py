@@ -200,8 +200,14 @@ def from_dict(config_cls: type, data: dict[str, Any]) -> Any:
     return config_cls(**kwargs)
 
 
+# Keys added after checkpoints existed, at the value that trains as before: left out of the hash,
+# so those checkpoints still resume (a single-seed run is what every run was without `seeds`).
+_NEUTRAL = {"seeds": 1}
+
+
 def training_hash(config: Any, eval_keys: tuple[str, ...] = ()) -> str:
-    """SHA-256 of the config without its evaluation keys: what a checkpoint was trained with.
+    """SHA-256 of the config without its evaluation keys (and `_NEUTRAL` keys at their neutral
+    value): what a checkpoint was trained with.
 
     Example:
       >>> from adaptax.experiments.maml_sinusoid import SinusoidConfig
@@ -212,7 +218,8 @@ def training_hash(config: Any, eval_keys: tuple[str, ...] = ()) -> str:
     import hashlib
     import json
 
-    data = {k: v for k, v in to_dict(config).items() if k not in eval_keys}
+    data = {k: v for k, v in to_dict(config).items()
+            if k not in eval_keys and _NEUTRAL.get(k, object()) != v}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
