@@ -25,7 +25,7 @@ from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
-from adaptax.experiments.seeds import SEEDS_HELP, batched, combine, stack, unstack
+from adaptax.experiments.seeds import SEEDS_HELP, combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
@@ -232,20 +232,16 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
                 one[method] = init["x"]
             continue
         algo, iterations, start = phases[method]
-        states = [mr.MetaState(init[start], k["train"][method], jnp.zeros((), jnp.int32))
-                  for init, k in zip(inits, keys, strict=True)]
-        runner = mr.make_runner(algo)
+        run_fn, state = seeded(mr.make_runner(algo), [
+            mr.MetaState(init[start], k["train"][method], jnp.zeros((), jnp.int32))
+            for init, k in zip(inits, keys, strict=True)])
         result = train_phase(
-            run_dir, experiment=NAME, phase=method,
-            run_fn=on(mesh, runner if len(seeds) == 1 else batched(runner)),
-            state=states[0] if len(seeds) == 1 else stack(states),
+            run_dir, experiment=NAME, phase=method, run_fn=on(mesh, run_fn), state=state,
             iterations=iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set inner_lr or --set max_kl",
         )
-        params = ([result.state.params] if len(seeds) == 1
-                  else unstack(result.state.params, len(seeds)))
-        for one, p in zip(trained, params, strict=True):
+        for one, p in zip(trained, split(result.state.params, len(seeds)), strict=True):
             one[method] = p
         train_info[method] = {
             "iterations": result.iterations,
@@ -255,10 +251,8 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
             "devices": mesh.size,
         }
     per_seed = [evaluate(config, one, k) for one, k in zip(trained, keys, strict=True)]
-    if len(seeds) == 1:
-        results = per_seed[0]
-    else:
-        results = combine(per_seed, seeds)
+    results = combine(per_seed, seeds)
+    if len(seeds) > 1:  # MAML against the baselines on each goal's seed-averaged return
         results["comparisons"] = _comparisons(results["methods"])
     results.update(experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
                    training_curves=_curves(run_dir), config=cfg.to_dict(config))

@@ -24,7 +24,7 @@ from adaptax.experiments import config as cfg
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import split_key, split_start
-from adaptax.experiments.seeds import SEEDS_HELP, batched, combine, stack, unstack
+from adaptax.experiments.seeds import SEEDS_HELP, combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.meta import maml
 from adaptax.meta.pretrain import choose_finetune_lr, pooled_objective
@@ -169,19 +169,15 @@ def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[s
             optax.adam(config.meta_lr),
         )
         start = "oracle" if method == "oracle" else "x"
-        states = [trainer.init(init[start], k["train"][method])
-                  for init, k in zip(inits, keys, strict=True)]
+        run_fn, state = seeded(trainer.run, [trainer.init(init[start], k["train"][method])
+                                             for init, k in zip(inits, keys, strict=True)])
         result = train_phase(
-            run_dir, experiment=NAME, phase=method,
-            run_fn=trainer.run if len(seeds) == 1 else batched(trainer.run),
-            state=states[0] if len(seeds) == 1 else stack(states),
+            run_dir, experiment=NAME, phase=method, run_fn=run_fn, state=state,
             iterations=config.iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set meta_lr or --set inner_lr",
         )
-        params = ([result.state.params] if len(seeds) == 1
-                  else unstack(result.state.params, len(seeds)))
-        for one, p in zip(trained, params, strict=True):
+        for one, p in zip(trained, split(result.state.params, len(seeds)), strict=True):
             one[method] = p
         train_info[method] = {
             "iterations": result.iterations,
@@ -191,7 +187,7 @@ def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[s
         }
 
     per_seed = [evaluate(config, one, loss, k) for one, k in zip(trained, keys, strict=True)]
-    results = per_seed[0] if len(seeds) == 1 else combine(per_seed, seeds)
+    results = combine(per_seed, seeds)
     results.update(
         experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
         reference_k10=REFERENCE_K10, config=cfg.to_dict(config),

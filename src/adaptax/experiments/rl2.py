@@ -35,7 +35,7 @@ from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import compare, describe_split, split_instances, split_record
-from adaptax.experiments.seeds import SEEDS_HELP, batched, combine, stack, unstack
+from adaptax.experiments.seeds import SEEDS_HELP, combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
 from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
@@ -257,17 +257,15 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     mesh = data_mesh(devices_of(config))
     seeds = [config.seed + i for i in range(config.seeds)]
     roots = [jax.random.PRNGKey(seed) for seed in seeds]
-    states = [learner.init(jax.random.fold_in(root, 0)) for root in roots]
+    run_fn, state = seeded(learner.run,
+                           [learner.init(jax.random.fold_in(root, 0)) for root in roots])
     result = train_phase(
-        run_dir, experiment=name, phase="rl2",
-        run_fn=on(mesh, learner.run if len(seeds) == 1 else batched(learner.run)),
-        state=states[0] if len(seeds) == 1 else stack(states),
+        run_dir, experiment=name, phase="rl2", run_fn=on(mesh, run_fn), state=state,
         iterations=iterations, chunk=chunk, resume=resume,
         config_hash=cfg.training_hash(config, EVAL_KEYS),
         hint="lower --set lr (PPO) or --set max_kl (TRPO)", time_limit=config.time_limit,
     )
-    params = ([result.state.params] if len(seeds) == 1
-              else unstack(result.state.params, len(seeds)))
+    params = split(result.state.params, len(seeds))
 
     tasks = split_instances(env, "test", config.eval_tasks)
     validation = split_instances(env, "validation", config.validation_tasks)
@@ -283,7 +281,7 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
                          "validation": _summary(val_scores)})
         all_scores.append(scores)
     eval_seconds = time.perf_counter() - t1
-    summary = per_seed[0] if len(seeds) == 1 else combine(per_seed, seeds)
+    summary = combine(per_seed, seeds)
     # the comparisons: each instance's total, averaged over the seeds
     scores = np.mean(all_scores, axis=0)
     curve = [r for r in run_dir.read_metrics() if r.get("phase") == "rl2"]

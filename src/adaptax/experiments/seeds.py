@@ -45,6 +45,20 @@ def batched(run: Callable[[Any, int], tuple[Any, Any]]) -> Callable[[Any, int], 
     return run_all
 
 
+def seeded(run: Callable[[Any, int], tuple[Any, Any]],
+           states: Sequence[Any]) -> tuple[Callable[[Any, int], tuple[Any, Any]], Any]:
+    """The run function and starting state for these seeds' initial states: one seed trains as
+    a plain run, several as one program over the stacked states (`batched`, `stack`)."""
+    if len(states) == 1:
+        return run, states[0]
+    return batched(run), stack(states)
+
+
+def split(tree: Any, count: int) -> list[Any]:
+    """Each seed's part of what `seeded` trained: ``[tree]`` for one seed, else `unstack`."""
+    return [tree] if count == 1 else unstack(tree, count)
+
+
 def interval(values: Sequence[float]) -> tuple[float, float]:
     """Mean and 95% interval half-width across seeds (Student's t, N − 1 degrees of freedom).
 
@@ -71,6 +85,8 @@ def combine(per_seed: Sequence[dict[str, Any]], seeds: Sequence[int]) -> dict[st
     seed's. The result gains ``"seeds"`` (the seed values) and ``"per_seed"`` (each seed's own
     result).
     """
+    if len(per_seed) == 1:  # one seed's result, as it is
+        return per_seed[0]
     out = _combine(list(per_seed))
     out["seeds"] = list(seeds)
     out["per_seed"] = list(per_seed)
