@@ -40,11 +40,12 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
-from adaptax import checkpoint, parallel  # noqa: E402
+from adaptax import parallel
 from adaptax.envs.navigation2d import Navigation2D  # noqa: E402
 from adaptax.nets.gaussian_mlp import GaussianMLP  # noqa: E402
 from adaptax.rl import maml_rl as mr  # noqa: E402
 from adaptax.rl.trpo import conjugate_gradient  # noqa: E402
+from adaptax.storage import checkpoint  # noqa: E402
 
 
 def _algo(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int,

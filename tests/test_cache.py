@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adaptax import cache
+from adaptax.storage import cache
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ import numpy as np
 import optax
 import pytest
 
-from adaptax import checkpoint
 from adaptax.errors import CheckpointError
 from adaptax.meta.maml import MetaTrainState
+from adaptax.storage import checkpoint
 
 
 def _state(seed=0):

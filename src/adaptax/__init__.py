@@ -14,10 +14,11 @@ Experiments run from the command line: ``adaptax list``, ``adaptax run maml-sinu
 
 import sys as _sys
 
-from adaptax import checkpoint, envs
+from adaptax import envs
 from adaptax.errors import AdaptaxError, CheckpointError, ConfigError, TrainingDiverged
 from adaptax.meta import maml, pretrain
-from adaptax.runs import RunDir
+from adaptax.storage import checkpoint
+from adaptax.storage.runs import RunDir
 from adaptax.types import Batch, TaskBatch
 
 # `import adaptax.maml` and `from adaptax.maml import adapt` work as well as `adaptax.maml.adapt`.

@@ -87,7 +87,7 @@ def _scratch(run_dir):
     import shutil
     import tempfile
 
-    from adaptax.runs import RunDir
+    from adaptax.storage.runs import RunDir
 
     copy = Path(tempfile.mkdtemp(prefix="adaptax-process-")) / "run"
     if run_dir is not None:
@@ -117,7 +117,7 @@ def _list(experiment: str | None, verbose: bool, preset: str | None) -> None:
 def _run(args: argparse.Namespace, preset: str) -> Path | None:
     from adaptax.experiments import config as cfg
     from adaptax.experiments import registry
-    from adaptax.runs import RunDir
+    from adaptax.storage.runs import RunDir
 
     exp = registry.get(args.experiment)
     overrides = cfg.parse_sets(exp.config_cls, args.sets)
@@ -168,7 +168,7 @@ def _drop_scratch(run_dir) -> None:
 def _resume(args: argparse.Namespace) -> Path | None:
     from adaptax.experiments import config as cfg
     from adaptax.experiments import registry
-    from adaptax.runs import RunDir
+    from adaptax.storage.runs import RunDir
 
     path, sets, evaluate = args.run_dir, args.sets, args.evaluate
     run_dir = RunDir.open(path)
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             path = _resume(args)
         else:
             from adaptax.experiments import registry
-            from adaptax.runs import RunDir
+            from adaptax.storage.runs import RunDir
 
             run_dir = RunDir.open(args.run_dir)
             _report(registry.get(run_dir.read_config()["experiment"]), run_dir)

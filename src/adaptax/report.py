@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adaptax.runs import provenance_text
+from adaptax.storage.runs import provenance_text
 
 LABELS = {
     "maml": "MAML",

@@ -12,11 +12,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from adaptax import checkpoint
 from adaptax.cli import main
 from adaptax.errors import TrainingDiverged
 from adaptax.experiments.training import KILL_ENV, train_phase
-from adaptax.runs import RunDir
+from adaptax.storage import checkpoint
+from adaptax.storage.runs import RunDir
 
 SMALL = ["--preset", "smoke", "--set", "iterations=200", "--set", "chunk=50",
          "--set", "eval_tasks=20", "--set", "eval_k=5", "--set", "methods=maml,pretrained"]

@@ -6,7 +6,6 @@ import jax
 import numpy as np
 import pytest
 
-from adaptax import checkpoint
 from adaptax.baselines.bandits import run_bandit_agent
 from adaptax.baselines.mdp import run_mdp_agent
 from adaptax.cli import main
@@ -24,7 +23,8 @@ from adaptax.experiments.rl2 import (
     training_budget,
 )
 from adaptax.rl.rl2 import make_rl2
-from adaptax.runs import RunDir
+from adaptax.storage import checkpoint
+from adaptax.storage.runs import RunDir
 
 
 @pytest.mark.parametrize("experiment, sets, setting, paper, steps_per_trial", [

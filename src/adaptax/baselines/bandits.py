@@ -298,7 +298,7 @@ def gittins(
                  reads ν_γ(a, b); `lookup="paper"` reads ν_γ(a+1, b+1), the authors' off-by-one;
       "horizon": finite-horizon index ν_h(a, b) with h = n − t pulls left
                  (`gittins.cached_finite_horizon_table`, G = `grid_size`, default 33).
-    Tables are cached on disk (`adaptax.cache`).
+    Tables are cached on disk (`adaptax.storage.cache`).
 
     Args:
       outcomes: bool [N, n, k] from `bandit_outcomes`.

@@ -21,7 +21,7 @@ Three indices, all for one arm whose posterior on its success probability is Bet
       W_h(a, b; λ) = max( λ·h,  μ·(1 + W_{h−1}(a+1, b; λ)) + (1−μ)·W_{h−1}(a, b+1; λ) ),  W_0 = 0,
   and ν_h(a, b) is the λ at which both branches are equal. ν_1 = μ; ν_h grows with h.
 
-Tables are computed once and cached on disk (`adaptax.cache`).
+Tables are computed once and cached on disk (`adaptax.storage.cache`).
 
 Reference: J. Gittins, K. Glazebrook, R. Weber, "Multi-armed Bandit Allocation Indices", 2nd ed.
 (2011), §8.4 and Table 8.4; J. Niño-Mora, "Computing a classic index for finite-horizon bandits",
@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from adaptax._checks import require_int
-from adaptax.cache import cached_arrays
+from adaptax.storage.cache import cached_arrays
 
 __all__ = [
     "FiniteHorizonTable",

@@ -6,7 +6,7 @@ the folder it unpacks to; the layout is ``<set>/<alphabet>/characterNN/<id>_<dra
 drawings of 105×105 black strokes on white per character. Each drawing is resized to
 ``size``×``size`` (28 as MAML; Lanczos) and stored as ink in 0…255 (strokes high, background
 0). A known archive's checksum is verified before it is read. The arrays are cached as ``.npz``
-(`adaptax.cache`, loaded with ``allow_pickle=False``) under a key that records the archive's
+(`adaptax.storage.cache`, loaded with ``allow_pickle=False``) under a key that records the archive's
 SHA-256 and the preprocessing.
 
 `one_shot_runs` reads the 20 runs of the paper's 20-way one-shot benchmark (``all_runs.zip``),
@@ -31,8 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from adaptax.cache import cached_arrays
 from adaptax.errors import AdaptaxError
+from adaptax.storage.cache import cached_arrays
 
 DRAWERS = 20  # drawings of every character
 RUN_WAYS = 20  # classes of each one-shot run

@@ -26,7 +26,7 @@ from adaptax.experiments import published_rl2
 from adaptax.experiments.config import param
 from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import describe_split, split_instances, split_record
-from adaptax.runs import RunDir
+from adaptax.storage.runs import RunDir
 
 SCHEMA = "adaptax.baselines.results/1"
 

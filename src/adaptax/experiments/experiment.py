@@ -8,7 +8,7 @@ from typing import Any
 
 from adaptax.errors import ConfigError
 from adaptax.experiments import config as cfg
-from adaptax.runs import RunDir
+from adaptax.storage.runs import RunDir
 
 
 @dataclasses.dataclass(frozen=True)

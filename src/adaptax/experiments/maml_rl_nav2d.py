@@ -31,7 +31,7 @@ from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
 from adaptax.rl import maml_rl as mr
 from adaptax.rl.losses import gaussian_kl, masked_mean
-from adaptax.runs import RunDir, provenance_text
+from adaptax.storage.runs import RunDir, provenance_text
 
 NAME = "maml-rl-nav2d"
 METHODS = ("maml", "pretrained", "random", "oracle")

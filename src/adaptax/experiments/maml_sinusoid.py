@@ -29,7 +29,7 @@ from adaptax.experiments.training import progress, train_phase
 from adaptax.meta import maml
 from adaptax.meta.pretrain import choose_finetune_lr, pooled_objective
 from adaptax.nets.mlp import MLP
-from adaptax.runs import RunDir
+from adaptax.storage.runs import RunDir
 from adaptax.tasks import sinusoid
 
 NAME = "maml-sinusoid"

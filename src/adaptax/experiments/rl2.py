@@ -39,7 +39,7 @@ from adaptax.experiments.seeds import SEEDS_HELP, combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
 from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
-from adaptax.runs import RunDir
+from adaptax.storage.runs import RunDir
 
 # Published numbers (REFERENCE.md "RL²", Duan et al. 2017 Tables 1 and 2): setting → method → score.
 BANDIT_METHODS = ("random", "gittins", "ts", "ots", "ucb1", "eps_greedy", "greedy", "rl2")
@@ -478,7 +478,7 @@ def claims_text(results: dict[str, Any]) -> str:
 def report(run_dir: RunDir) -> str:
     """Writes ``report.md`` and the learning-curve figure from ``results.json``."""
     from adaptax import plots_rl2
-    from adaptax.runs import provenance_text
+    from adaptax.storage.runs import provenance_text
 
     results = run_dir.read_results()
     run_config = run_dir.read_config()

@@ -20,9 +20,9 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from adaptax import checkpoint
 from adaptax.errors import TrainingDiverged
-from adaptax.runs import RunDir
+from adaptax.storage import checkpoint
+from adaptax.storage.runs import RunDir
 
 # Fault injection for the resume tests: "PHASE:STEP" kills this process with SIGKILL right after
 # the checkpoint at STEP of PHASE is written, exactly as `kill -9` would.

@@ -2,8 +2,9 @@
 
 ``runs/<experiment>/<YYYYmmdd-HHMMSS>-s<seed>/`` holds ``config.json`` (experiment, preset, seed,
 every config field, library versions), ``metrics.jsonl`` (one JSON record per logged chunk),
-``checkpoint/`` (see :mod:`adaptax.checkpoint`), ``figures/*.png``, ``results.json`` (every number
-of the printed tables, machine-readable) and ``report.md`` (ours next to the paper's).
+``checkpoint/`` (see :mod:`adaptax.storage.checkpoint`), ``figures/*.png``, ``results.json``
+(every number of the printed tables, machine-readable) and ``report.md`` (ours next to the
+paper's).
 """
 
 from __future__ import annotations
@@ -12,23 +13,12 @@ import functools
 import json
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from adaptax.errors import AdaptaxError
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from adaptax.storage import files
 
 
 @functools.lru_cache(maxsize=1)
@@ -160,7 +150,7 @@ class RunDir:
             "backend": jax.default_backend(),
             "commit": _git_commit(),
         }
-        _atomic_write_text(self.path / "config.json", json.dumps(record, indent=2) + "\n")
+        files.write_text(self.path / "config.json", json.dumps(record, indent=2) + "\n")
 
     def update_config(self, config: dict[str, Any]) -> None:
         """Replaces the recorded config (e.g. new evaluation keys on resume), keeping the rest
@@ -170,7 +160,7 @@ class RunDir:
         record["changed_on_resume"] = sorted(set(record.get("changed_on_resume", [])) |
                                              set(changed))
         record["config"] = config
-        _atomic_write_text(self.path / "config.json", json.dumps(record, indent=2) + "\n")
+        files.write_text(self.path / "config.json", json.dumps(record, indent=2) + "\n")
 
     def read_config(self) -> dict[str, Any]:
         try:
@@ -204,14 +194,14 @@ class RunDir:
             r for r in self.read_metrics()
             if not (r.get("phase") == phase and r.get("step", 0) > step)
         ]
-        _atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+        files.write_text(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
 
     # results.json and report.md ----------------------------------------------------------------
     def write_results(self, results: dict[str, Any]) -> None:
         """Writes ``results.json`` atomically, with the software and hardware that produced it
         (``provenance``) unless the record already carries them."""
         record = {**results, "provenance": results.get("provenance") or provenance()}
-        _atomic_write_text(self.path / "results.json", json.dumps(record, indent=1) + "\n")
+        files.write_text(self.path / "results.json", json.dumps(record, indent=1) + "\n")
 
     def read_results(self) -> dict[str, Any]:
         path = self.path / "results.json"
@@ -226,5 +216,5 @@ class RunDir:
 
     def write_report(self, text: str) -> Path:
         path = self.path / "report.md"
-        _atomic_write_text(path, text)
+        files.write_text(path, text)
         return path

@@ -14,6 +14,8 @@ recomputed, never trusted. Nothing is ever unpickled.
 
 Example:
   >>> import numpy as np
+
+from adaptax.storage import files
   >>> tables = cached_arrays("squares", {"n": 4}, lambda: {"x": np.arange(4) ** 2})
   >>> tables["x"].tolist()
   [0, 1, 4, 9]
@@ -26,12 +28,13 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from adaptax.storage import files
 
 __all__ = ["cache_dir", "cache_paths", "cached_arrays"]
 
@@ -143,23 +146,6 @@ def _load(npz_path: Path, meta_path: Path, name: str, canonical: str) -> dict[st
     return arrays
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cached tables are not secret
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _save(npz_path: Path, meta_path: Path, name: str, canonical: str, arrays: dict) -> None:
     npz_path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -170,8 +156,8 @@ def _save(npz_path: Path, meta_path: Path, name: str, canonical: str, arrays: di
                    for key, arr in sorted(arrays.items())},
         "sha256": _checksum(arrays),
     }
-    _atomic_write(npz_path, lambda f: np.savez(f, **arrays))
-    _atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+    files.write(npz_path, lambda f: np.savez(f, **arrays))
+    files.write(meta_path, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
 
 def cached_arrays(

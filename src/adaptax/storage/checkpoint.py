@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +25,10 @@ import numpy as np
 from flax import serialization
 
 from adaptax.errors import CheckpointError
+from adaptax.storage import files
 
 FORMAT = "adaptax-checkpoint"
 VERSION = 1
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _leaf_specs(tree: Any) -> dict[str, list]:
@@ -78,7 +64,7 @@ def save(folder: str | Path, name: str, tree: Any, *, step: int, experiment: str
             previous = json.loads(manifest_path.read_text()).get("data")
         except (OSError, ValueError):
             previous = None
-    _atomic_write(folder / data_name, data)
+    files.write_bytes(folder / data_name, data)
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -90,7 +76,7 @@ def save(folder: str | Path, name: str, tree: Any, *, step: int, experiment: str
         "leaves": _leaf_specs(host_tree),
         "config_sha256": config_hash,
     }
-    _atomic_write(manifest_path, json.dumps(manifest, indent=1).encode())
+    files.write_bytes(manifest_path, json.dumps(manifest, indent=1).encode())
     if previous and previous != data_name:
         (folder / previous).unlink(missing_ok=True)
     return manifest_path
