@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from adaptax._checks import require_int
+
 # Stream numbers under one seed. U (the environment) is stream 0 for every agent.
 ENV_STREAM = 0
 RANDOM_STREAM = 1
@@ -41,22 +43,6 @@ class BetaCounts(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- inputs
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _check_seed(seed: int) -> int:
-    if not _is_int(seed) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    return int(seed)
-
-
-def _check_n(n: int) -> int:
-    if not _is_int(n) or n < 1:
-        raise ValueError(f"n (pulls per trial) must be an integer >= 1, got {n!r}")
-    return int(n)
 
 
 def _check_probs(probs: Any) -> np.ndarray:
@@ -110,12 +96,11 @@ def bandit_uniforms(num_instances: int, n: int, k: int, seed: int) -> np.ndarray
 
     Reference: common random numbers, REFERENCE.md "How the paper ran its baselines".
     """
-    if not _is_int(num_instances) or num_instances < 1:
-        raise ValueError(f"num_instances must be an integer >= 1, got {num_instances!r}")
-    n = _check_n(n)
-    if not _is_int(k) or k < 2:
+    num_instances = require_int("num_instances", num_instances, minimum=1)
+    n = require_int("n (pulls per trial)", n, minimum=1)
+    if require_int("k", k, minimum=0) < 2:
         raise ValueError(f"a bandit needs k >= 2 arms, got k = {k!r}")
-    return _stream(_check_seed(seed), ENV_STREAM).random((int(num_instances), n, int(k)))
+    return _stream(require_int("seed", seed, minimum=0), ENV_STREAM).random((num_instances, n, k))
 
 
 def bandit_outcomes(probs: Any, n: int, seed: int, chunk: int = 256) -> np.ndarray:
@@ -141,8 +126,8 @@ def bandit_outcomes(probs: Any, n: int, seed: int, chunk: int = 256) -> np.ndarr
     Reference: RL² §3.1 (Bernoulli arms).
     """
     p = _check_probs(probs)
-    n = _check_n(n)
-    rng = _stream(_check_seed(seed), ENV_STREAM)
+    n = require_int("n (pulls per trial)", n, minimum=1)
+    rng = _stream(require_int("seed", seed, minimum=0), ENV_STREAM)
     num, k = p.shape
     out = np.empty((num, n, k), np.bool_)
     for start in range(0, num, chunk):

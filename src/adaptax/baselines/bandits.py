@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from adaptax._checks import require_choice, require_int
 from adaptax.baselines import gittins as _gittins
 from adaptax.baselines.bandit_model import ENV_STREAM as ENV_STREAM
 from adaptax.baselines.bandit_model import (
@@ -43,12 +44,9 @@ from adaptax.baselines.bandit_model import (
     RANDOM_STREAM,
     THOMPSON_STREAM,
     BetaCounts,
-    _check_n,
     _check_outcomes,
     _check_probs,
-    _check_seed,
     _gamma_pair,
-    _is_int,
     _play,
     _posterior_mean,
     _stream,
@@ -123,7 +121,8 @@ def random(outcomes: np.ndarray, seed: int) -> np.ndarray:
     """
     out = _check_outcomes(outcomes)
     num, n, k = out.shape
-    arms = _stream(_check_seed(seed), RANDOM_STREAM).integers(0, k, size=(num, n))
+    rng = _stream(require_int("seed", seed, minimum=0), RANDOM_STREAM)
+    arms = rng.integers(0, k, size=(num, n))
     return np.take_along_axis(out, arms[:, :, None], axis=2)[:, :, 0].sum(axis=1, dtype=np.int64)
 
 
@@ -174,7 +173,7 @@ def epsilon_greedy(outcomes: np.ndarray, seed: int, eps: float) -> np.ndarray:
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"eps must lie in [0, 1], got {eps}")
     num, n, k = out.shape
-    rng = _stream(_check_seed(seed), EPSILON_STREAM)
+    rng = _stream(require_int("seed", seed, minimum=0), EPSILON_STREAM)
     coin = rng.random((num, n))
     arm = rng.integers(0, k, size=(num, n))
 
@@ -240,7 +239,7 @@ def thompson(outcomes: np.ndarray, seed: int) -> np.ndarray:
     """
     out = _check_outcomes(outcomes)
     num, _, k = out.shape
-    rng = _stream(_check_seed(seed), THOMPSON_STREAM)
+    rng = _stream(require_int("seed", seed, minimum=0), THOMPSON_STREAM)
 
     def choose(t: int, s: BetaCounts) -> np.ndarray:
         g_a, g_b = _gamma_pair(rng, s.successes, s.failures, (num, k))
@@ -275,8 +274,7 @@ def optimistic_thompson(outcomes: np.ndarray, seed: int, num_samples: int) -> np
 
     Reference: REFERENCE.md, Bandits ("OTS (the authors' variant)").
     """
-    if not _is_int(num_samples) or num_samples < 1:
-        raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}")
+    require_int("num_samples", num_samples, minimum=1)
     return optimistic_thompson_grid(outcomes, seed, [num_samples])[0]
 
 
@@ -379,7 +377,7 @@ def bandit_grid(name: str, mode: str = "paper") -> list[dict[str, Any]]:
 
     Reference: REFERENCE.md, Bandits (grids).
     """
-    _check_mode(mode)
+    require_choice("mode", mode, ("paper", "clean"))
     if name not in BANDIT_GRIDS:
         raise ValueError(f"unknown bandit agent {name!r}; choose from {', '.join(BANDIT_AGENTS)}")
     grid = _CLEAN_GITTINS_GRID if (name == "gittins" and mode == "clean") else BANDIT_GRIDS[name]
@@ -387,11 +385,6 @@ def bandit_grid(name: str, mode: str = "paper") -> list[dict[str, Any]]:
         return [{}]
     (key, values), = grid.items()
     return [{key: v} for v in values]
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in ("paper", "clean"):
-        raise ValueError(f"mode must be 'paper' or 'clean', got {mode!r}")
 
 
 _ALLOWED_HPARAMS: Mapping[str, Sequence[str]] = {
@@ -510,7 +503,7 @@ def run_bandit_grid(
 def _prepare(name: str, probs: Any, n: int, seed: int, mode: str,
              outcomes: np.ndarray | None, hparams: Mapping[str, Any]) -> tuple[np.ndarray, int]:
     """Checks one agent's arguments; returns the outcomes (computed when None) and the seed."""
-    _check_mode(mode)
+    require_choice("mode", mode, ("paper", "clean"))
     if name not in _ALLOWED_HPARAMS:
         raise ValueError(f"unknown bandit agent {name!r}; choose from {', '.join(BANDIT_AGENTS)}")
     unknown = sorted(set(hparams) - set(_ALLOWED_HPARAMS[name]))
@@ -518,8 +511,8 @@ def _prepare(name: str, probs: Any, n: int, seed: int, mode: str,
         allowed = ", ".join(_ALLOWED_HPARAMS[name]) or "none"
         raise ValueError(f"{name} takes no hyper-parameter {unknown[0]!r} (allowed: {allowed})")
     p = _check_probs(probs)
-    n = _check_n(n)
-    seed = _check_seed(seed)
+    n = require_int("n (pulls per trial)", n, minimum=1)
+    seed = require_int("seed", seed, minimum=0)
     if outcomes is None:
         outcomes = bandit_outcomes(p, n, seed)
     elif np.shape(outcomes) != (p.shape[0], n, p.shape[1]):

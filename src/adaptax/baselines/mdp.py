@@ -62,7 +62,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from adaptax._checks import require_int
+from adaptax._checks import require_choice, require_int
 from adaptax.baselines.mdp_model import (
     _EGREEDY_PRIOR,
     _TABULA_PRIOR,
@@ -86,7 +86,6 @@ from adaptax.baselines.mdp_model import _shared_draws as _shared_draws
 from adaptax.baselines.mdp_trials import Planner as Planner
 from adaptax.baselines.mdp_trials import (
     _as_grid,
-    _check_mode,
     _finish,
     _plan_beb_batch,
     _plan_mean_batch,
@@ -459,11 +458,6 @@ MDP_AGENTS: dict[str, Callable[..., np.ndarray]] = {
 """Agent name -> function(reward_mean, transition, n, seed, [hyper-parameter], mode=...)."""
 
 
-def _check_name(name: str) -> None:
-    if name not in MDP_AGENTS:
-        raise ValueError(f"unknown MDP agent {name!r}; choose one of {sorted(MDP_AGENTS)}")
-
-
 def run_mdp_agent(
     name: str,
     reward_mean: Any,
@@ -497,8 +491,8 @@ def run_mdp_agent(
 
     Reference: Duan et al. 2017, Table 2.
     """
-    _check_name(name)
-    _check_mode(mode)
+    require_choice("MDP agent", name, sorted(MDP_AGENTS))
+    require_choice("mode", mode, MODES)
     expected = set(MDP_GRIDS[name]) | {"horizon"}
     unknown = set(hparams) - expected
     missing = set(MDP_GRIDS[name]) - set(hparams)
@@ -551,8 +545,8 @@ def run_mdp_grid(
 
     Reference: REFERENCE.md, "How the paper ran its baselines" (best mean per setting).
     """
-    _check_name(name)
-    _check_mode(mode)
+    require_choice("MDP agent", name, sorted(MDP_AGENTS))
+    require_choice("mode", mode, MODES)
     workers = require_int("workers", workers, minimum=1)
     agent = MDP_AGENTS[name]
     if not MDP_GRIDS[name]:

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from adaptax._checks import require_int
+from adaptax._checks import require_choice, require_int
 from adaptax.baselines.mdp_model import (
     _UCRL2_PRIOR,
     MODES,
@@ -405,12 +405,6 @@ def _posterior_sampling_planner(
 # --------------------------------------------------------------------------- validation
 
 
-def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"mode must be 'paper' or 'clean', got {mode!r}")
-    return mode
-
-
 def _episode_counts(n: Any) -> int | tuple[int, ...]:
     """n as an int, or as a tuple of ints when it is a sequence (one trial run, several totals)."""
     if isinstance(n, str) or not isinstance(n, Sequence | np.ndarray) or np.ndim(n) == 0:
@@ -425,7 +419,7 @@ def _prepare(
 ) -> tuple[_Instances, MDPOutcomes, int, int | tuple[int, ...]]:
     """Validates the user-facing inputs; builds the instance arrays, the outcomes (for the longest
     trial) and the episode counts (`_episode_counts`)."""
-    _check_mode(mode)
+    require_choice("mode", mode, MODES)
     episodes = _episode_counts(n)
     n = episodes if isinstance(episodes, int) else max(episodes)
     seed = require_int("seed", seed, minimum=0)

@@ -37,11 +37,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from adaptax._checks import require_int
 from adaptax.baselines.bandit_model import (
     OPTIMISTIC_THOMPSON_STREAM,
     _check_outcomes,
-    _check_seed,
-    _is_int,
 )
 from adaptax.baselines.stats import map_grid
 
@@ -83,16 +82,14 @@ def optimistic_thompson_grid(
       ((2, 100), True)
     """
     out = _check_outcomes(outcomes)
-    seed = _check_seed(seed)
+    seed = require_int("seed", seed, minimum=0)
     grid = list(num_samples)
     if not grid:
         raise ValueError("num_samples must be a non-empty sequence of integers >= 1")
     for value in grid:
-        if not _is_int(value) or value < 1:
-            raise ValueError(f"num_samples must be integers >= 1, got {value!r}")
-    for name, value in (("workers", workers), ("chunk", chunk)):
-        if not _is_int(value) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        require_int("num_samples", value, minimum=1)
+    require_int("workers", workers, minimum=1)
+    require_int("chunk", chunk, minimum=1)
     samples = np.asarray(grid, np.int64)
     starts = range(0, out.shape[0], int(chunk))
 

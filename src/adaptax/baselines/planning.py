@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from adaptax._checks import require_int
 from adaptax.types import Array
 
 __all__ = ["Plan", "backward_induction", "backward_induction_batch", "extended_value_iteration"]
@@ -47,12 +48,6 @@ def _check_transition(transition: Array) -> tuple[int, int]:
     return num_states, num_actions
 
 
-def _check_horizon(horizon: int | None) -> int:
-    if horizon is None or isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-        raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
-    return horizon
-
-
 def _stepwise_reward(reward: Array, shape: tuple[int, int], horizon: int | None) -> Array:
     """Broadcasts reward [S, A] or [H, S, A] to [H, S, A], checking the shapes."""
     reward = jnp.asarray(reward)
@@ -60,7 +55,7 @@ def _stepwise_reward(reward: Array, shape: tuple[int, int], horizon: int | None)
         if horizon is not None and horizon != reward.shape[0]:
             raise ValueError(f"reward has {reward.shape[0]} steps but horizon={horizon}; pass one")
         horizon = reward.shape[0]
-    horizon = _check_horizon(horizon)
+    horizon = require_int("horizon", horizon, minimum=1)
     if reward.shape[-2:] != shape or reward.ndim not in (2, 3):
         raise ValueError(
             f"reward must have shape [S, A] = {list(shape)} or [H, S, A], got {tuple(reward.shape)}"
@@ -193,7 +188,7 @@ def extended_value_iteration(
     """
     transition = jnp.asarray(transition)
     shape = _check_transition(transition)
-    horizon = _check_horizon(horizon)
+    horizon = require_int("horizon", horizon, minimum=1)
     reward = jnp.asarray(reward)
     transition_slack = jnp.asarray(transition_slack)
     if reward.shape != shape:
@@ -287,7 +282,7 @@ def backward_induction_batch(
         if horizon is not None and horizon != reward.shape[0]:
             raise ValueError(f"reward has {reward.shape[0]} steps but horizon={horizon}; pass one")
         horizon = reward.shape[0]
-    horizon = _check_horizon(horizon)
+    horizon = require_int("horizon", horizon, minimum=1)
     if reward.ndim not in (3, 4) or reward.shape[-3:] != (num_states, num_actions, batch):
         raise ValueError(
             f"reward must have shape [S, A, B] = {[num_states, num_actions, batch]} "

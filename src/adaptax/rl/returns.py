@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from adaptax._checks import require_probability
+
 Array = jax.Array
 
 __all__ = ["GAEOutput", "discounted_returns", "gae"]
@@ -30,12 +32,6 @@ class GAEOutput(NamedTuple):
 
     advantages: Array
     returns: Array
-
-
-def _check_probability(name: str, value: float | Array) -> None:
-    """Raise ValueError if a concrete Python number lies outside [0, 1] (traced values pass)."""
-    if isinstance(value, (int, float)) and not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {value}.")
 
 
 def _check_stream(**arrays: Array) -> int:
@@ -89,7 +85,7 @@ def discounted_returns(
     Reference: Sutton & Barto, Reinforcement Learning: An Introduction (2nd ed.), eq. 3.9.
     """
     _check_stream(rewards=rewards, dones=dones)
-    _check_probability("gamma", gamma)
+    require_probability("gamma", gamma)
     r_t = jnp.asarray(rewards)
     dtype = jnp.result_type(r_t.dtype, jnp.float32)
     r_t = r_t.astype(dtype)
@@ -147,8 +143,8 @@ def gae(
     Advantage Estimation", ICLR 2016, §3 eq. 16.
     """
     _check_stream(rewards=rewards, values=values, dones=dones)
-    _check_probability("gamma", gamma)
-    _check_probability("lam", lam)
+    require_probability("gamma", gamma)
+    require_probability("lam", lam)
     r_t = jnp.asarray(rewards)
     v_tm1 = jnp.asarray(values)
     dtype = jnp.result_type(r_t.dtype, v_tm1.dtype, jnp.float32)

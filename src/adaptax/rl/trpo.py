@@ -24,6 +24,8 @@ import jax.numpy as jnp
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
+from adaptax._checks import require_non_negative, require_positive
+
 Array = jax.Array
 Params = Any  # any pytree of arrays
 
@@ -200,7 +202,7 @@ def fisher_vector_product(
     Reference: Schulman et al. 2015, App. C.1; Pearlmutter, "Fast exact multiplication by the
     Hessian", Neural Computation 6 (1994).
     """
-    _check_non_negative("damping", damping)
+    require_non_negative("damping", damping)
     flat, unravel = ravel_pytree(params)
 
     def flat_grad(theta: Array) -> Array:
@@ -318,7 +320,7 @@ def backtracking_line_search(
     Reference: Schulman et al. 2015, App. C; rllab's ConjugateGradientOptimizer (the RL² and
     MAML-RL code): fractions 0.8^j, j < 15, reject the step when none passes.
     """
-    _check_positive("max_kl", max_kl)
+    require_positive("max_kl", max_kl)
     if not 0.0 < backtrack_ratio < 1.0:
         raise ValueError(f"backtrack_ratio must lie in (0, 1), got {backtrack_ratio}.")
     if not isinstance(max_backtracks, int) or max_backtracks < 1:
@@ -423,8 +425,8 @@ def trpo_step(
     Reference: Schulman et al., "Trust Region Policy Optimization", ICML 2015, §6 and App. C;
     RL² (Duan et al. 2017) and MAML-RL (Finn et al. 2017, §5.3) train with it at δ = 0.01.
     """
-    _check_positive("max_kl", max_kl)
-    _check_non_negative("damping", damping)
+    require_positive("max_kl", max_kl)
+    require_non_negative("damping", damping)
     if not isinstance(cg_iters, int) or cg_iters < 1:
         raise ValueError(f"cg_iters must be a positive int, got {cg_iters!r}.")
     if hvp not in ("exact", "finite_difference"):
@@ -476,11 +478,3 @@ def trpo_step(
     return unravel(search.params), info
 
 
-def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, (int, float)) and not value > 0:
-        raise ValueError(f"{name} must be positive, got {value}.")
-
-
-def _check_non_negative(name: str, value: float) -> None:
-    if isinstance(value, (int, float)) and not value >= 0:
-        raise ValueError(f"{name} must be non-negative, got {value}.")
