@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adaptax.storage.runs import provenance_text
+from adaptax.reporting import provenance_text
 
 LABELS = {
     "maml": "MAML",

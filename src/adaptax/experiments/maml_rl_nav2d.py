@@ -29,9 +29,10 @@ from adaptax.experiments.seeds import SEEDS_HELP, combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.parallel import AUTO_HOST_DEVICES, auto_devices, data_mesh, on
+from adaptax.reporting import provenance_text
 from adaptax.rl import maml_rl as mr
 from adaptax.rl.losses import gaussian_kl, masked_mean
-from adaptax.storage.runs import RunDir, provenance_text
+from adaptax.storage.runs import RunDir
 
 NAME = "maml-rl-nav2d"
 METHODS = ("maml", "pretrained", "random", "oracle")

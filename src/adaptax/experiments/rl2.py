@@ -478,7 +478,7 @@ def claims_text(results: dict[str, Any]) -> str:
 def report(run_dir: RunDir) -> str:
     """Writes ``report.md`` and the learning-curve figure from ``results.json``."""
     from adaptax import plots_rl2
-    from adaptax.storage.runs import provenance_text
+    from adaptax.reporting import provenance_text
 
     results = run_dir.read_results()
     run_config = run_dir.read_config()

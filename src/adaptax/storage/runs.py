@@ -73,19 +73,6 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def provenance_text(results: dict[str, Any]) -> str:
-    """One line for reports: the software and hardware a ``results.json`` was produced with."""
-    p = results.get("provenance")
-    if not p:
-        return "Not recorded."
-    commit = (p.get("commit") or "no git checkout")[:12] + (
-        "+dirty" if str(p.get("commit", "")).endswith("+dirty") else "")
-    return (f"adaptax {p.get('adaptax')} (commit {commit}), jax {p.get('jax')}, jaxlib "
-            f"{p.get('jaxlib')}, Python {p.get('python')}; {p.get('device_count')} × "
-            f"{p.get('device_kind')} ({p.get('backend')}), {p.get('cpu_count')} CPU cores, "
-            f"{p.get('process_count')} process(es); {p.get('platform')}.")
-
-
 class RunDir:
     """A run folder on disk; create one with :meth:`create`, open one with :meth:`open`."""
 
