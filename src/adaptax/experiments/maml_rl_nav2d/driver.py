@@ -1,0 +1,305 @@
+"""The ``maml-rl-nav2d`` driver: trains every method, evaluates them, writes ``results.json``.
+
+Trains MAML (REINFORCE inner step, TRPO outer step), a pretrained policy (multi-task TRPO on all
+tasks, no inner step) and an oracle (TRPO with the goal in the observation); a randomly initialised
+policy is the fourth row. Evaluation as the authors' code, on more goals: returns after 0, 1, 2, 3
+policy-gradient steps with 40 trajectories per step (α, then α/2 for later steps), mean ± standard
+error over 400 goals of the test split (`protocol.split_instances`; the paper used 40, too few to
+tell −3.3 from −4). Fine-tuning step sizes are chosen on goals of the validation split. Step 0 is
+the PRE-adaptation return.
+
+Every call into `adaptax.rl.maml_rl` (``mr``) is in this file; `_algo` builds its algorithm.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from adaptax.envs.navigation2d import Navigation2D
+from adaptax.experiments import config as cfg
+from adaptax.experiments.maml_rl_nav2d.config import EVAL_KEYS, METHODS, NAME, PAPER, Nav2DConfig
+from adaptax.experiments.maml_rl_nav2d.report import report
+from adaptax.experiments.protocol import compare, split_instances, split_record
+from adaptax.experiments.seeds import combine, seeded, split
+from adaptax.experiments.training import progress, train_phase
+from adaptax.nets.gaussian_mlp import GaussianMLP
+from adaptax.parallel import auto_devices, data_mesh, on
+from adaptax.reporting import label
+from adaptax.rl import maml_rl as mr
+from adaptax.rl.losses import gaussian_kl, masked_mean
+from adaptax.storage.runs import RunDir
+
+
+def devices_of(config: Nav2DConfig) -> int:
+    """The devices training runs on: `devices`, or for 0 (auto) `parallel.auto_devices` that
+    divide the meta-batch. The numbers do not depend on it."""
+    if config.devices:
+        return config.devices
+    return auto_devices(lambda count: config.meta_batch % count == 0)
+
+
+# The trajectory figure's goals: validation-split seeds from this offset on (not the test goals).
+FIGURE_OFFSET = 10_000
+
+
+def _keys(seed: int) -> dict[str, Any]:
+    """One seed's keys: initialisations, each method's training stream, evaluation, the
+    fine-tuning step-size choice and the trajectory figure."""
+    root = jax.random.PRNGKey(seed)
+    return {
+        "init": jax.random.fold_in(root, 0),
+        "oracle_init": jax.random.fold_in(root, 1),
+        "train": {m: jax.random.fold_in(root, 100 + i) for i, m in enumerate(METHODS)},
+        "eval": jax.random.fold_in(root, 1000),
+        "select": jax.random.fold_in(root, 2000),
+        "figure": jax.random.fold_in(root, 3000),
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.MAMLRL:
+    """The MAML-RL algorithm of every phase (``inner_steps`` 0: TRPO with no inner step, as the
+    pretrained and oracle policies train) and of every evaluation at first step size ``lr``."""
+    net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
+    return mr.MAMLRL(
+        Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
+        meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
+        inner_lr=lr, inner_steps=inner_steps, later_lr_factor=config.later_lr_factor,
+        meta_objective=config.meta_objective, inner_estimator=config.inner_estimator,
+        max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
+        fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
+        fvp_subsample_by=config.fvp_subsample_by,
+        measured_step=config.measured_step and config.hvp == "gauss_newton",
+    )
+
+
+def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
+    """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures.
+
+    With ``seeds`` = N > 1, seeds ``seed … seed + N − 1`` train together in one compiled run
+    per method (`seeds.batched`), each is evaluated as a single-seed run would be, and the
+    results hold their mean ± 95% interval across seeds (`seeds.combine`); MAML is compared
+    with the baselines on each goal's return averaged over the seeds.
+    """
+    seeds = [config.seed + i for i in range(config.seeds)]
+    keys = [_keys(seed) for seed in seeds]
+    net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
+    inits = [{"x": net.init(k["init"], jnp.zeros((2,))),
+              "oracle": net.init(k["oracle_init"], jnp.zeros((4,)))} for k in keys]
+    mesh = data_mesh(devices_of(config))
+    phases = {
+        "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr),
+                 config.iterations, "x"),
+        "pretrained": (_algo(config, False, 0, config.inner_lr), config.baseline_iterations, "x"),
+        "oracle": (_algo(config, True, 0, config.inner_lr), config.baseline_iterations,
+                   "oracle"),
+    }
+    trained: list[dict[str, Any]] = [{} for _ in seeds]
+    train_info: dict[str, Any] = {}
+    for method in config.methods:
+        if method == "random":
+            for one, init in zip(trained, inits, strict=True):
+                one[method] = init["x"]
+            continue
+        algo, iterations, start = phases[method]
+        run_fn, state = seeded(mr.make_runner(algo), [
+            mr.MetaState(init[start], k["train"][method], jnp.zeros((), jnp.int32))
+            for init, k in zip(inits, keys, strict=True)])
+        result = train_phase(
+            run_dir, experiment=NAME, phase=method, run_fn=on(mesh, run_fn), state=state,
+            iterations=iterations, chunk=config.chunk, resume=resume,
+            config_hash=cfg.training_hash(config, EVAL_KEYS),
+            hint="lower --set inner_lr or --set max_kl",
+        )
+        for one, p in zip(trained, split(result.state.params, len(seeds)), strict=True):
+            one[method] = p
+        train_info[method] = {
+            "iterations": result.iterations,
+            "final_loss": result.final_loss,
+            "train_seconds": round(result.seconds, 3),
+            "iterations_per_second": round(result.iters_per_second, 4),
+            "devices": mesh.size,
+        }
+    per_seed = [evaluate(config, one, k) for one, k in zip(trained, keys, strict=True)]
+    results = combine(per_seed, seeds)
+    if len(seeds) > 1:  # MAML against the baselines on each goal's seed-averaged return
+        results["comparisons"] = _comparisons(results["methods"])
+    results.update(experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
+                   training_curves=_curves(run_dir), config=cfg.to_dict(config))
+    run_dir.write_results(results)
+    report(run_dir)
+    return results
+
+
+def _curves(run_dir: RunDir) -> dict[str, Any]:
+    """Per-chunk training diagnostics from metrics.jsonl (pre/post returns, σ, inner KL)."""
+    out: dict[str, Any] = {}
+    for r in run_dir.read_metrics():
+        c = out.setdefault(r["phase"], {k: [] for k in
+                                        ("step", "pre_return", "post_return", "std", "inner_kl")})
+        for k in c:
+            c[k].append(r.get(k))
+    return out
+
+
+def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
+             ) -> dict[str, Any]:
+    """Returns after 0…eval_steps steps on the test goals, mean ± standard error."""
+    steps = config.eval_steps
+    env = Navigation2D(horizon=config.horizon)
+    tasks = split_instances(env, "test", config.eval_tasks)
+    task_keys = jax.random.split(keys["eval"], config.eval_tasks)
+
+    def curves(algo: mr.MAMLRL, params: Any, n_steps: int, task_batch: Any,
+               lr: float = 0.0) -> np.ndarray:
+        sizes = jnp.asarray(algo.step_sizes(n_steps), jnp.float32) * (lr / algo.inner_lr)
+        fn = _curve_fn(algo, n_steps, config.eval_trajs)  # step sizes traced: one compile
+        return np.asarray(fn(params, task_batch, task_keys, sizes))
+
+    def summary(curve: np.ndarray) -> dict[str, list[float]]:
+        n = curve.shape[0]
+        return {"mean": curve.mean(0).tolist(),
+                "se": (curve.std(0, ddof=1) / np.sqrt(n)).tolist(),
+                "per_task": curve.tolist()}
+
+    methods: dict[str, Any] = {}
+    diagnostics: dict[str, Any] = {}
+    if {"pretrained", "random"} & set(trained):
+        progress(f"choosing fine-tuning step sizes on {config.validation_tasks} validation goals")
+    selection = {m: choose_finetune_lr(config, trained[m], keys["select"])
+                 for m in ("pretrained", "random") if m in trained}
+    lrs = {m: selection[m]["chosen"] if m in selection else config.inner_lr for m in trained}
+    for method, params in trained.items():
+        progress(f"evaluating {label(method)} on {config.eval_tasks} test goals")
+        if method == "oracle":
+            algo = _algo(config, True, 0, config.inner_lr)
+            methods[method] = summary(curves(algo, params, 0, tasks))
+            continue
+        methods[method] = summary(curves(_algo(config, False, 1, config.inner_lr), params, steps,
+                                         tasks, lrs[method]))
+        algo = _algo(config, False, 1, lrs[method])
+        diagnostics[method] = _step_diagnostics(algo, params, tasks, task_keys, steps,
+                                                config.eval_trajs)
+    return {
+        "schema": "adaptax.maml-rl-nav2d.results/1",
+        "metric": "undiscounted return per trajectory (horizon steps) after j policy-gradient "
+                  "steps; j = 0 is BEFORE adaptation; mean and standard error over test goals",
+        "eval_tasks": config.eval_tasks,
+        "eval_trajs": config.eval_trajs,
+        "splits": {"test": split_record("test", config.eval_tasks),
+                   "validation": split_record("validation", config.validation_tasks),
+                   "figure": split_record("validation", config.figure_goals, FIGURE_OFFSET)},
+        "steps": list(range(steps + 1)),
+        "step_sizes": {m: list(_algo(config, False, 1, lrs[m]).step_sizes(steps))
+                       for m in trained if m != "oracle"},
+        "finetune_lr_selection": selection,
+        "methods": methods,
+        "comparisons": _comparisons(methods),
+        "adaptation_diagnostics": diagnostics,
+        "trajectories": _trajectories(config, trained, lrs, keys["figure"]),
+    }
+
+
+def _comparisons(methods: dict[str, Any]) -> dict[str, Any]:
+    """MAML against each other adapted method on the same test goals, after every step ≥ 1:
+    one-sided Welch tests (`protocol.compare`)."""
+    if "maml" not in methods:
+        return {}
+    maml_curve = np.asarray(methods["maml"]["per_task"])
+    out: dict[str, Any] = {}
+    for other in ("pretrained", "random"):
+        if other not in methods:
+            continue
+        curve = np.asarray(methods[other]["per_task"])
+        out[other] = [compare(maml_curve[:, j], {other: curve[:, j]})[other]
+                      for j in range(1, maml_curve.shape[1])]
+    return out
+
+
+def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any) -> dict[str, Any]:
+    """The fine-tuning step size α of a non-meta-learned policy, chosen on held-out goals.
+
+        α* = argmax_{α ∈ finetune_lrs} mean_{goals, j = 1…eval_steps} R_j(α),
+
+    R_j the return after j steps (α, then later_lr_factor·α), on `validation_tasks` goals of the
+    validation split (disjoint from the test goals), with `eval_trajs` trajectories per step;
+    the same idea as `adaptax.meta.pretrain.choose_finetune_lr`. The paper does not say how it
+    chose its baselines' step sizes; a fixed α under-serves them.
+
+    Returns:
+      ``{"grid", "scores", "chosen"}`` (scores: mean post-adaptation return per α).
+    """
+    env = Navigation2D(horizon=config.horizon)
+    goals = split_instances(env, "validation", config.validation_tasks)
+    keys = jax.random.split(key, config.validation_tasks)
+    algo = _algo(config, False, 1, config.inner_lr)
+    curve_fn = _curve_fn(algo, config.eval_steps, config.eval_trajs)  # shared with `evaluate`
+    unit = jnp.asarray(algo.step_sizes(config.eval_steps), jnp.float32) / config.inner_lr
+    scores = np.asarray([np.mean(np.asarray(curve_fn(params, goals, keys, lr * unit))[:, 1:])
+                         for lr in config.finetune_lrs])
+    scores = np.where(np.isfinite(scores), scores, -np.inf)
+    return {"grid": list(config.finetune_lrs), "scores": scores.tolist(),
+            "chosen": float(config.finetune_lrs[int(np.argmax(scores))])}
+
+
+@functools.lru_cache(maxsize=32)
+def _curve_fn(algo: mr.MAMLRL, n_steps: int, num_trajs: int):
+    """Returns after 0…n_steps steps, vmapped over tasks; the step sizes are a traced input."""
+    return jax.jit(jax.vmap(lambda p, t, k, sizes: mr.adaptation_returns(
+        algo, p, t, k, n_steps, num_trajs, tuple(sizes[j] for j in range(n_steps))),
+        (None, 0, 0, None)))
+
+
+def _step_diagnostics(algo, params, tasks, task_keys, steps, num_trajs) -> dict[str, Any]:
+    """Per step j: the policy σ, the KL step j moves the policy, the inner-gradient norm, and the
+    advantage scale s_j of its batch (the std that rllab divides by)."""
+    d = np.asarray(_diagnostics_fn(algo, steps, num_trajs)(params, tasks, task_keys)).mean(0)
+    return {"std": d[:, 0].tolist(), "step_kl": d[:, 1].tolist(), "grad_norm": d[:, 2].tolist(),
+            "adv_std": d[:, 3].tolist()}
+
+
+@functools.lru_cache(maxsize=32)
+def _diagnostics_fn(algo: mr.MAMLRL, steps: int, num_trajs: int):
+    def one(params, task, key):
+        lrs = algo.step_sizes(steps)
+        batches, chain = mr.sample_and_adapt(algo, params, task, key, lrs, num_trajs)
+        out = []
+        for j in range(steps):
+            p, new, batch = chain[j], chain[j + 1], batches[j]
+            grad = jax.grad(mr.inner_loss, argnums=1)(algo.apply_fn, p, batch)
+            _, log_std = algo.apply_fn(p, batch.obs[0, 0])
+            m0, s0 = algo.apply_fn(p, batch.obs)
+            m1, s1 = algo.apply_fn(new, batch.obs)
+            kl = masked_mean(gaussian_kl(m0, s0, m1, s1), batch.mask)
+            gnorm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grad)))
+            out.append(jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm, batch.adv_scale[0]]))
+        return jnp.stack(out)
+
+    return jax.jit(jax.vmap(one, (None, 0, 0)))
+
+
+def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, float],
+                  key) -> dict[str, Any]:
+    """Positions of one sampled trajectory per goal before and after 1…eval_steps steps."""
+    env = Navigation2D(horizon=config.horizon)
+    goals = split_instances(env, "validation", config.figure_goals, FIGURE_OFFSET)
+    out: dict[str, Any] = {"goals": np.asarray(goals.goal).tolist()}
+    for method in ("maml", "pretrained"):
+        if method not in trained:
+            continue
+        algo = _algo(config, False, 1, lrs[method])
+        sizes = algo.step_sizes(config.eval_steps)
+
+        def one(params, task, k, algo=algo, sizes=sizes):
+            batches, _ = mr.sample_and_adapt(algo, params, task, k, sizes, config.num_trajs)
+            return jnp.stack([b.obs[0] for b in batches])
+
+        paths = jax.jit(jax.vmap(one, (None, 0, 0)))(trained[method], goals,
+                                                      jax.random.split(key, config.figure_goals))
+        out[method] = np.asarray(paths).tolist()  # [goal, step, T, 2]
+    return out
