@@ -200,7 +200,7 @@ def test_time_limit_stops_at_a_chunk_end_and_resume_continues_only_without_it(tm
 def test_evaluation_protocol_test_tasks_validation_choice_and_interval():
     import jax
 
-    from adaptax.experiments import maml_sinusoid as ms
+    from adaptax.experiments.maml_sinusoid import driver as ms  # _mse, _keys, evaluate
     from adaptax.experiments.protocol import split_key
     from adaptax.meta.maml import adaptation_curve
     from adaptax.meta.pretrain import choose_finetune_lr
