@@ -15,12 +15,17 @@ from collections import defaultdict
 
 import numpy as np
 
-from adaptax.baselines import bandits, gittins, mdp, stats
+from adaptax.baselines import bandits, gittins, mdp, stats, tuning
 from adaptax.envs import BernoulliBandit, TabularMDP, instances
-from adaptax.experiments import baselines as exp
+from adaptax.experiments.baselines import (
+    BANDITS,
+    MDPS,
+    BanditBaselinesConfig,
+    MDPBaselinesConfig,
+)
 
 
-def bench_bandits(config: exp.BanditBaselinesConfig) -> dict[str, float]:
+def bench_bandits(config: BanditBaselinesConfig) -> dict[str, float]:
     t = time.perf_counter()
     gittins.gittins_table(bandits.PAPER_TABLE_GAMMA, bandits.PAPER_TABLE_MAX_PULLS,
                           bandits.PAPER_TABLE_GRID_SIZE)
@@ -34,7 +39,7 @@ def bench_bandits(config: exp.BanditBaselinesConfig) -> dict[str, float]:
             outcomes = bandits.bandit_outcomes(probs, n, config.seed)
             for agent in config.agents:
                 t = time.perf_counter()
-                grid = exp._bandit_grid(agent, config)
+                grid = tuning.bandit_grid(agent, config.mode, config.ots_samples)
                 stats.choose(grid, bandits.run_bandit_grid(
                     agent, probs, n, config.seed, config.mode, grid, outcomes=outcomes,
                     workers=config.workers))
@@ -42,7 +47,7 @@ def bench_bandits(config: exp.BanditBaselinesConfig) -> dict[str, float]:
     return seconds
 
 
-def bench_mdps(config: exp.MDPBaselinesConfig) -> dict[str, float]:
+def bench_mdps(config: MDPBaselinesConfig) -> dict[str, float]:
     tasks = instances(TabularMDP(), config.instances)
     mu = np.asarray(tasks.reward_mean, dtype=np.float64)
     p = np.asarray(tasks.transition, dtype=np.float64)
@@ -50,7 +55,9 @@ def bench_mdps(config: exp.MDPBaselinesConfig) -> dict[str, float]:
     for agent in config.agents:  # every n from one run of the longest trial, as the experiment
         t = time.perf_counter()
         mdp.run_mdp_grid(agent, mu, p, config.n, config.seed, config.mode,
-                         grid=exp._mdp_grid(agent, config), workers=config.workers)
+                         grid=tuning.mdp_grid(agent, config.opsrl_samples, config.scalings,
+                                             config.epsilons),
+                         workers=config.workers)
         seconds[agent] = time.perf_counter() - t
     return seconds
 
@@ -61,8 +68,8 @@ def main() -> None:
     parser.add_argument("--table", default="both", choices=("bandits", "mdps", "both"))
     args = parser.parse_args()
     total = 0.0
-    for name, experiment, fn in (("bandits", exp.BANDITS, bench_bandits),
-                                 ("mdps", exp.MDPS, bench_mdps)):
+    for name, experiment, fn in (("bandits", BANDITS, bench_bandits),
+                                 ("mdps", MDPS, bench_mdps)):
         if args.table not in (name, "both"):
             continue
         config = experiment.make_config(args.preset)

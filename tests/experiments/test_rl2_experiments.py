@@ -171,7 +171,7 @@ def test_training_budget_is_per_setting_and_an_explicit_budget_wins():
 
 
 def test_auto_devices_take_two_host_devices_on_a_cpu_and_every_accelerator_elsewhere(monkeypatch):
-    import adaptax.experiments.rl2 as rl2
+    import adaptax.parallel as parallel  # devices_of's auto count comes from parallel.auto_devices
     from adaptax.experiments.rl2 import MDP_PRESETS, devices_of
 
     default = MDPsConfig(**MDP_PRESETS["default"])
@@ -181,9 +181,9 @@ def test_auto_devices_take_two_host_devices_on_a_cpu_and_every_accelerator_elsew
     assert devices_of(default) == jax.local_device_count() == 1
     assert devices_of(MDPsConfig(devices=2)) == 2  # an explicit count is taken as given
     backend, count = "cpu", 8
-    monkeypatch.setattr(rl2.jax, "default_backend", lambda: backend)
-    monkeypatch.setattr(rl2.jax, "local_device_count", lambda: count)
-    monkeypatch.setattr(rl2.jax, "device_count", lambda: count)
+    monkeypatch.setattr(parallel.jax, "default_backend", lambda: backend)
+    monkeypatch.setattr(parallel.jax, "local_device_count", lambda: count)
+    monkeypatch.setattr(parallel.jax, "device_count", lambda: count)
     assert devices_of(default) == 2  # a CPU split into 8 host devices still trains on 2
     assert devices_of(MDPsConfig(devices=0, algorithm="trpo")) == 2
     backend = "gpu"
