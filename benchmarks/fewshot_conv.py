@@ -44,9 +44,9 @@ def main() -> None:
             maml.maml_objective(loss, lr=0.4),
             lambda k: fewshot.sample_tasks(k, pool, args.meta_batch, 5, 1, 5, rotations=True),
             optax.adam(1e-3), presample=False)
-        state = trainer.init(net.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1))),
-                             jax.random.PRNGKey(1))
-        step = jax.jit(trainer.step).lower(state).compile()
+        state = trainer.init(jax.random.PRNGKey(1),
+                             net.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1))))
+        step = trainer.run.lower(state, 1).compile()
         state, _ = jax.block_until_ready(step(state))
         steps[conv] = (step, state)
     times: dict[str, list[float]] = {conv: [] for conv in steps}

@@ -64,8 +64,8 @@ def _algo(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int
 
 def _setup(*args):
     algo, mesh, params = _algo(*args)
-    return parallel.on(mesh, mr.make_runner(algo)), mr.MetaState(params, jax.random.PRNGKey(1),
-                                                                 jnp.zeros((), jnp.int32))
+    learner = mr.make_maml_rl(algo)
+    return parallel.on(mesh, learner.run), learner.init(jax.random.PRNGKey(1), params)
 
 
 def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, horizon: int,
@@ -145,7 +145,7 @@ def curvature(run_folder: str, inner_steps: int, meta_objective: str,
              for s in CURVATURE_SCHEMES}
     algo, _, params = _algo("gauss_newton", 20, 20, 10, inner_steps, 100, 1.0, meta_objective,
                             False, inner_estimator=inner_estimator)
-    template = mr.MetaState(params, jax.random.PRNGKey(0), jnp.zeros((), jnp.int32))
+    template = mr.make_maml_rl(algo).init(jax.random.PRNGKey(0), params)
     state, step = checkpoint.load(folder, "maml", template, experiment="maml-rl-nav2d")
     theta, unravel = ravel_pytree(state.params)
 

@@ -26,7 +26,7 @@ import numpy as np
 from _peak import matmul_peak, peak_size  # benchmarks/_peak.py (scripts run from benchmarks/)
 
 from adaptax.envs import BernoulliBandit, TabularMDP, policy_input_size
-from adaptax.rl.rl2 import RL2Settings, make_rl2
+from adaptax.rl.rl2 import RL2Settings, rl2_agent, rl2_learner
 
 
 def forward_flops(input_size: int, embed: int, hidden: int, actions: int) -> float:
@@ -46,7 +46,8 @@ def trained_step_flops(settings: RL2Settings, fwd: float) -> float:
 
 def bench(env, episodes: int, trials: int, settings: RL2Settings, iters: int,
           repeats: int) -> dict:
-    learner = make_rl2(env, episodes, settings)
+    agent = rl2_agent(env, episodes, settings)
+    learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
     t = time.perf_counter()
     compiled = learner.run.lower(state, iters).compile()
@@ -54,7 +55,7 @@ def bench(env, episodes: int, trials: int, settings: RL2Settings, iters: int,
     state, _ = compiled(state)  # warm-up
     jax.block_until_ready(state)
     rates = []
-    steps = iters * trials * learner.trial_steps
+    steps = iters * trials * agent.trial_steps
     for _ in range(repeats):
         t = time.perf_counter()
         state, metrics = compiled(state)

@@ -39,7 +39,7 @@ def main() -> None:
 
     from adaptax import parallel
     from adaptax.envs import TabularMDP
-    from adaptax.rl.rl2 import RL2Settings, make_rl2
+    from adaptax.rl.rl2 import RL2Settings, rl2_agent, rl2_learner
 
     env, d = TabularMDP(10, 5, 10), args.devices
 
@@ -47,7 +47,8 @@ def main() -> None:
     s = RL2Settings(hidden_size=args.hidden, embed_size=args.hidden, trials_per_batch=args.trials,
                     algorithm="ppo", epochs=args.epochs, minibatches=args.minibatches, lr=3e-3,
                     ent_coef=0.01, value_norm=True, time_feature=True)
-    one = make_rl2(env, 10, s)
+    agent = rl2_agent(env, 10, s)
+    one = rl2_learner(agent)
     split = parallel.on(parallel.data_mesh(d), one.run)
     start = one.init(jax.random.PRNGKey(0))
     cases = {
@@ -58,7 +59,7 @@ def main() -> None:
     for name, (fn, st) in cases.items():  # compile and warm up
         st, _ = fn(st)
         states[name] = jax.block_until_ready(st)
-    steps = args.trials * one.trial_steps * args.iters
+    steps = args.trials * agent.trial_steps * args.iters
     rates: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.repeats):  # interleaved, so a busy machine slows both alike
         for name, (fn, _) in cases.items():

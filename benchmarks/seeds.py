@@ -32,8 +32,9 @@ def _sinusoid(seeds: int):
     trainer = maml.make_meta_trainer(maml.maml_objective(loss, lr=0.01),
                                      lambda k: sinusoid.sample_tasks(k, 25, 10, 10),
                                      optax.adam(1e-3))
-    states = [trainer.init(net.init(jax.random.PRNGKey(s), jnp.zeros((1, 1))),
-                           jax.random.PRNGKey(100 + s)) for s in range(seeds)]
+    states = [trainer.init(jax.random.PRNGKey(100 + s), net.init(jax.random.PRNGKey(s),
+                                                                  jnp.zeros((1, 1))))
+              for s in range(seeds)]
     return trainer.run, states
 
 

@@ -114,7 +114,7 @@ def test_trainer_does_not_recompile_on_second_call():
 
     trainer = maml.make_meta_trainer(maml.maml_objective(loss, lr=0.01), _sampler,
                                      optax.adam(1e-3))
-    state = trainer.init(_tiny_params(jax.random.PRNGKey(0)), jax.random.PRNGKey(1))
+    state = trainer.init(jax.random.PRNGKey(1), _tiny_params(jax.random.PRNGKey(0)))
     state, m1 = trainer.run(state, 5)
     n = len(traces)
     state, m2 = trainer.run(state, 5)
@@ -162,7 +162,7 @@ def test_trainer_works_with_flax_equinox_and_plain_functions():
         norms[name] = float(optax.tree.norm(g))
         trainer = maml.make_meta_trainer(maml.maml_objective(loss, lr=0.01), _sampler,
                                          optax.adam(3e-3))
-        state = trainer.init(params, jax.random.PRNGKey(1))
+        state = trainer.init(jax.random.PRNGKey(1), params)
         state, metrics = trainer.run(state, 200)
         curves[name] = np.asarray(metrics.loss)
         assert curves[name][-50:].mean() < curves[name][:50].mean(), name
@@ -183,9 +183,13 @@ def test_short_sinusoid_run_learns():
     loss = lambda p, b: jnp.mean((net.apply(p, b.x) - b.y) ** 2)  # noqa: E731
     trainer = maml.make_meta_trainer(
         maml.maml_objective(loss, lr=0.01),
-        lambda k: sinusoid.sample_tasks(k, 25, 10, 10), optax.adam(1e-3))
-    state = trainer.init(net.init(jax.random.PRNGKey(0), jnp.zeros((1, 1))),
-                         jax.random.PRNGKey(1))
+        lambda k: sinusoid.sample_tasks(k, 25, 10, 10), optax.adam(1e-3),
+        init_params=lambda k: net.init(k, jnp.zeros((1, 1))))
+    state = trainer.init(jax.random.PRNGKey(1), net.init(jax.random.PRNGKey(0), jnp.zeros((1, 1))))
+    # without params, init draws them from init_params with its key
+    fresh = trainer.init(jax.random.PRNGKey(0))
+    for a, b in zip(jax.tree.leaves(fresh.params), jax.tree.leaves(state.params), strict=True):
+        np.testing.assert_array_equal(a, b)
     state, _ = trainer.run(state, 3000)
     tasks = sinusoid.sample_tasks(jax.random.PRNGKey(123), 300, 10, 10)
     curve = jax.vmap(lambda s, q: maml.adaptation_curve(loss, state.params, s, q, lr=0.01,

@@ -147,7 +147,7 @@ def test_meta_gradient_matches_finite_differences():
 def test_meta_iteration_jit_matches_eager_and_respects_trust_region():
     net, algo = _tiny(horizon=4, num_trajs=2, cg_iters=3)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-    state = mr.MetaState(params, jax.random.PRNGKey(5), jnp.zeros((), jnp.int32))
+    state = mr.make_maml_rl(algo).init(jax.random.PRNGKey(5), params)
     s_jit, m_jit = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)
     s_eager, m_eager = mr.meta_iteration(algo, state)  # op by op (lax loops still compile)
     np.testing.assert_allclose(m_jit.pre_return, m_eager.pre_return, rtol=1e-4)
@@ -167,9 +167,8 @@ def test_smoke_training_improves_post_adaptation_return():
     evaluate = jax.jit(jax.vmap(lambda p, t, k: mr.adaptation_returns(algo, p, t, k, 1, 20),
                                 (None, 0, 0)))
     before = np.asarray(evaluate(params, tasks, keys)).mean(0)
-    run = mr.make_runner(algo)
-    state, metrics = run(mr.MetaState(params, jax.random.PRNGKey(1), jnp.zeros((), jnp.int32)),
-                         15)
+    learner = mr.make_maml_rl(algo)
+    state, metrics = learner.run(learner.init(jax.random.PRNGKey(1), params), 15)
     after = np.asarray(evaluate(state.params, tasks, keys)).mean(0)
     # at random init the mean return over 20 steps is about −13 (distance ≈ 0.38 from the
     # origin plus a drift); after 15 meta-iterations the adapted policy must be clearly better
@@ -177,8 +176,8 @@ def test_smoke_training_improves_post_adaptation_return():
     assert np.all(np.isfinite(np.asarray(metrics.loss)))
     # the next chunk reuses the compiled scan: the initial parameters have the trained ones'
     # types (no weak-typed leaf that an update would make strong)
-    run(state, 15)
-    assert run.compiled._cache_size() == 1
+    learner.run(state, 15)
+    assert learner.run.compiled._cache_size() == 1
 
 
 def test_all_steps_objective_scores_every_inner_step():
@@ -203,7 +202,7 @@ def test_all_steps_objective_scores_every_inner_step():
                                by_hand[1], rtol=1e-5)
     # a meta-iteration through two steps keeps the trust region over both adapted policies
     _, algo2 = _tiny(inner_steps=2, meta_objective="all")
-    state = mr.MetaState(params, jax.random.PRNGKey(5), jnp.zeros((), jnp.int32))
+    state = mr.make_maml_rl(algo).init(jax.random.PRNGKey(5), params)
     new, metrics = jax.jit(lambda s: mr.meta_iteration(algo2, s))(state)
     assert float(metrics.kl) <= algo2.max_kl * 1.01 and np.isfinite(float(metrics.loss))
 
@@ -233,7 +232,7 @@ def test_measured_step_fills_the_trust_region_with_a_subsampled_fisher():
     # measured step lands its full step at δ (or the line search shrinks it below).
     net, algo = _tiny(inner_steps=2, meta_objective="all", fvp_subsample=0.34, cg_iters=5)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-    state = mr.MetaState(params, jax.random.PRNGKey(5), jnp.zeros((), jnp.int32))
+    state = mr.make_maml_rl(algo).init(jax.random.PRNGKey(5), params)
     plain = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)[1]
     measured_algo = mr.MAMLRL(**{**algo.__dict__, "measured_step": True})
     _, measured = jax.jit(lambda s: mr.meta_iteration(measured_algo, s))(state)
@@ -332,7 +331,7 @@ def test_meta_iteration_with_a_time_subsampled_fisher_respects_the_trust_region(
     net, algo = _tiny(inner_steps=2, meta_objective="all", fvp_subsample=0.5,
                       fvp_subsample_by="time", cg_iters=5)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-    state = mr.MetaState(params, jax.random.PRNGKey(5), jnp.zeros((), jnp.int32))
+    state = mr.make_maml_rl(algo).init(jax.random.PRNGKey(5), params)
     new, metrics = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)
     assert 0.0 < float(metrics.kl) <= algo.max_kl * 1.01
     moved = ravel_pytree(new.params)[0] - ravel_pytree(params)[0]
@@ -406,12 +405,12 @@ kw = dict(meta_batch=4, num_trajs=4, horizon=8, inner_lr=0.1, inner_steps=2,
           meta_objective="all", inner_estimator="lvc", fvp_subsample=0.5,
           fvp_subsample_by="time", cg_iters=4, measured_step=True)
 params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-start = mr.MetaState(params, jax.random.PRNGKey(2), jnp.zeros((), jnp.int32))
 for hvp in ("gauss_newton", "exact"):
     algo = mr.MAMLRL(Navigation2D(horizon=8), net.apply, **(kw | {"hvp": hvp} if hvp ==
                      "gauss_newton" else kw | {"hvp": hvp, "fvp_subsample": 1.0,
                                                "measured_step": False}))
-    run = mr.make_runner(algo)
+    learner = mr.make_maml_rl(algo)
+    run, start = learner.run, learner.init(jax.random.PRNGKey(2), params)
     one, m1 = run(start, 3)
     # two tasks on each device: the same steps and metrics, the parameters on both devices
     two, m2 = parallel.on(parallel.data_mesh(2), run)(start, 3)

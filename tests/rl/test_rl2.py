@@ -1,6 +1,8 @@
 """RL² learner: hidden state across episodes / trials in the learner's data, TRPO KL bound, a tiny
 bandit run that beats random, and no recompilation."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +10,19 @@ import pytest
 
 from adaptax.envs import BernoulliBandit, TabularMDP, Trial, instances
 from adaptax.rl.losses import categorical_kl, masked_mean
-from adaptax.rl.rl2 import RL2Settings, learner_inputs, make_rl2, trial_length
+from adaptax.rl.rl2 import (
+    RL2Settings,
+    collect,
+    evaluate,
+    iteration,
+    learner_inputs,
+    policy_step,
+    prepare,
+    rl2_agent,
+    rl2_learner,
+    trial_length,
+    update,
+)
 from adaptax.rl.rollout import RolloutCarry, rollout
 
 TINY = dict(hidden_size=16, embed_size=16, trials_per_batch=8, minibatches=2, epochs=1)
@@ -32,11 +46,12 @@ def test_settings_are_validated():
 
 
 def test_hidden_state_survives_episode_boundaries_in_the_learners_data():
-    learner = make_rl2(MDP, 3, RL2Settings(**TINY))
+    agent = rl2_agent(MDP, 3, RL2Settings(**TINY))
+    learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
     tasks = instances(MDP, 8)
-    traj = jax.jit(learner.collect)(state.params, tasks, jax.random.PRNGKey(1))
-    batch = jax.jit(learner.prepare)(traj)  # time-major [T = 6, B = 8]
+    traj = jax.jit(partial(collect, agent))(state.params, tasks, jax.random.PRNGKey(1))
+    batch = jax.jit(partial(prepare, agent))(traj)  # time-major [T = 6, B = 8]
     # The unroll is reset only at the trial start, never at the episode ends (t = 1, 3).
     assert batch.resets[:, 0].tolist() == [True, False, False, False, False, False]
     assert traj.info["episode_done"][0].tolist() == [False, True, False, True, False, True]
@@ -44,14 +59,14 @@ def test_hidden_state_survives_episode_boundaries_in_the_learners_data():
     assert batch.xs[:, 0, -1].tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
     assert batch.mask.min() == 1.0  # fixed-length trial: every step counts
     # Recomputing with exactly those resets reproduces what the rollout saw ...
-    carry = learner.network.init_carry(8)
-    _, logits, values = learner.network.unroll(state.params, carry, batch.xs, batch.resets)
+    carry = agent.network.init_carry(8)
+    _, logits, values = agent.network.unroll(state.params, carry, batch.xs, batch.resets)
     np.testing.assert_allclose(values, batch.value, rtol=1e-5, atol=1e-6)
     logp = jax.nn.log_softmax(logits)[..., :][jnp.arange(6)[:, None], jnp.arange(8), batch.action]
     np.testing.assert_allclose(logp, batch.log_prob, rtol=1e-5, atol=1e-6)
     # ... and resetting at episode boundaries instead would change it: the state carried over.
     episode_resets = batch.resets.at[2].set(True).at[4].set(True)
-    _, _, values_reset = learner.network.unroll(state.params, carry, batch.xs, episode_resets)
+    _, _, values_reset = agent.network.unroll(state.params, carry, batch.xs, episode_resets)
     np.testing.assert_allclose(values_reset[:2], batch.value[:2], rtol=1e-5)
     assert np.abs(values_reset[2] - batch.value[2]).min() > 1e-5
 
@@ -59,13 +74,14 @@ def test_hidden_state_survives_episode_boundaries_in_the_learners_data():
 def test_hidden_state_is_reset_at_a_trial_boundary():
     # Two consecutive trials of the full Trial (auto-reset draws the next task), with the
     # rollout zeroing the carry at trial_done: learner_inputs marks the reset at t = T.
-    learner = make_rl2(MDP, 2, RL2Settings(**TINY))
+    agent = rl2_agent(MDP, 2, RL2Settings(**TINY))
+    learner = rl2_learner(agent)
     params = learner.init(jax.random.PRNGKey(0)).params
     trial = Trial(MDP, episodes=2)
     obs, env_state = trial.reset(jax.random.PRNGKey(3))
-    net = learner.network
+    net = agent.network
     carry = RolloutCarry(env_state, obs, net.init_carry(), jax.random.PRNGKey(4))
-    _, traj = jax.jit(lambda c: rollout(trial, None, learner.policy_fn, params, c, 8,
+    _, traj = jax.jit(lambda c: rollout(trial, None, partial(policy_step, agent), params, c, 8,
                                         reset_policy_carry=lambda _: net.init_carry()))(carry)
     xs, resets, mask = learner_inputs(traj)
     assert resets.tolist() == [True, False, False, False, True, False, False, False]
@@ -82,15 +98,16 @@ def test_hidden_state_is_reset_at_a_trial_boundary():
 
 def test_a_trpo_iteration_respects_the_kl_bound():
     settings = RL2Settings(**{**TINY, "trials_per_batch": 32}, algorithm="trpo", max_kl=0.01)
-    learner = make_rl2(BernoulliBandit(3), 5, settings)
+    agent = rl2_agent(BernoulliBandit(3), 5, settings)
+    learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
-    traj = jax.jit(learner.collect)(
+    traj = jax.jit(partial(collect, agent))(
         state.params, instances(BernoulliBandit(3), 32), jax.random.PRNGKey(1))
-    batch = jax.jit(learner.prepare)(traj)
-    new_state, metrics = jax.jit(learner.update)(state, batch, jax.random.PRNGKey(2))
-    carry = learner.network.init_carry(32)
-    old_logits = learner.network.unroll(state.params, carry, batch.xs, batch.resets)[1]
-    new_logits = learner.network.unroll(new_state.params, carry, batch.xs, batch.resets)[1]
+    batch = jax.jit(partial(prepare, agent))(traj)
+    new_state, metrics = jax.jit(partial(update, agent))(state, batch, jax.random.PRNGKey(2))
+    carry = agent.network.init_carry(32)
+    old_logits = agent.network.unroll(state.params, carry, batch.xs, batch.resets)[1]
+    new_logits = agent.network.unroll(new_state.params, carry, batch.xs, batch.resets)[1]
     kl = float(masked_mean(categorical_kl(old_logits, new_logits), batch.mask))
     # a step was taken (the initial policy is near uniform, far from optimal) and it is inside
     # the trust region δ = 0.01; float32 recomputation error is far below 1e-5
@@ -106,16 +123,18 @@ def test_a_tiny_bandit_run_beats_random_and_does_not_recompile():
     env = BernoulliBandit(5)
     settings = RL2Settings(hidden_size=32, embed_size=32, trials_per_batch=128, minibatches=4,
                            epochs=4, lr=3e-3)
-    learner = make_rl2(env, 10, settings)
+    agent = rl2_agent(env, 10, settings)
+    learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
     tasks = instances(env, 1000)
-    before = float(learner.evaluate(state.params, tasks, jax.random.PRNGKey(7)).mean())
+    score = jax.jit(partial(evaluate, agent))
+    before = float(score(state.params, tasks, jax.random.PRNGKey(7)).mean())
     state, _ = learner.run(state, 50)
     state, metrics = learner.run(state, 50)  # 100 iterations × 128 trials = 12,800 trials
     assert learner.run._cache_size() == 1  # the second call reused the compiled program
     assert int(state.iteration) == 100
     assert metrics.env_steps.tolist() == [1280.0] * 50  # 128 trials × 10 pulls per iteration
-    after = learner.evaluate(state.params, tasks, jax.random.PRNGKey(7))
+    after = jax.jit(partial(evaluate, agent))(state.params, tasks, jax.random.PRNGKey(7))
     # Random play scores n/2 = 5 in expectation (E p = 1/2 per pull); the near-uniform initial
     # policy scores ≈ 5 on these tasks. The per-trial total has std ≈ 1.9 (10 pulls, p ~ U[0,1]),
     # so the mean of 1000 trials has a standard error ≈ 0.06; greedy with a Beta(1,1) prior
@@ -141,14 +160,15 @@ def test_value_norm_standardises_targets_and_denormalises_values_in_gae():
     from adaptax.rl.returns import gae
 
     settings = RL2Settings(**TINY, value_norm=True, value_norm_decay=0.9)
-    learner = make_rl2(MDP, 3, settings)
+    agent = rl2_agent(MDP, 3, settings)
+    learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
-    state, _ = learner.step(state)  # one iteration: the statistics saw one batch
+    state, _ = jax.jit(partial(iteration, agent))(state)  # the statistics saw one batch
     stats = state.return_stats
     np.testing.assert_allclose(float(stats.weight), 0.1, rtol=1e-6)  # 1 − β after one update
     mu, sigma = (float(x) for x in stats.moments())
-    traj = jax.jit(learner.collect)(state.params, instances(MDP, 8), jax.random.PRNGKey(1))
-    batch = jax.jit(learner.prepare)(traj, stats)
+    traj = jax.jit(partial(collect, agent))(state.params, instances(MDP, 8), jax.random.PRNGKey(1))
+    batch = jax.jit(partial(prepare, agent))(traj, stats)
     # slow check of stream 0: GAE on the de-normalised values V = μ + σ·v, γ 0.99, λ 0.3
     values = mu + sigma * np.asarray(traj.value[0])
     ref = gae(traj.reward[0], jnp.asarray(values), traj.info["trial_done"][0], 0.0, 0.99, 0.3)
@@ -156,22 +176,23 @@ def test_value_norm_standardises_targets_and_denormalises_values_in_gae():
     np.testing.assert_allclose(batch.returns[:, 0], ref.returns, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(batch.value[:, 0], traj.value[0])  # the raw network output
     # off (the default), the value network's output is used as is: (μ, σ) = (0, 1)
-    plain = jax.jit(learner.prepare)(traj)
+    plain = jax.jit(partial(prepare, agent))(traj)
     ref = gae(traj.reward[0], traj.value[0], traj.info["trial_done"][0], 0.0, 0.99, 0.3)
     np.testing.assert_allclose(plain.returns[:, 0], ref.returns, rtol=1e-5, atol=1e-5)
 
 
 def test_time_feature_is_first_input_and_the_learner_recomputes_the_rollout():
-    learner = make_rl2(MDP, 3, RL2Settings(**TINY, time_feature=True))
+    agent = rl2_agent(MDP, 3, RL2Settings(**TINY, time_feature=True))
+    learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
-    traj = jax.jit(learner.collect)(state.params, instances(MDP, 8), jax.random.PRNGKey(1))
-    batch = jax.jit(learner.prepare)(traj)  # [T = 6, B = 8]
+    traj = jax.jit(partial(collect, agent))(state.params, instances(MDP, 8), jax.random.PRNGKey(1))
+    batch = jax.jit(partial(prepare, agent))(traj)  # [T = 6, B = 8]
     # x_t[0] = t / T for T = 6; the done flag d_{t−1} is still the last entry
     np.testing.assert_allclose(batch.xs[:, 3, 0], np.arange(6) / 6, rtol=1e-6)
     assert batch.xs[:, 3, -1].tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
     # the unroll over the stored inputs reproduces the values and log-probs the rollout saw
-    carry = learner.network.init_carry(8)
-    _, logits, values = learner.network.unroll(state.params, carry, batch.xs, batch.resets)
+    carry = agent.network.init_carry(8)
+    _, logits, values = agent.network.unroll(state.params, carry, batch.xs, batch.resets)
     np.testing.assert_allclose(values, batch.value, rtol=1e-5, atol=1e-6)
     logp = jax.nn.log_softmax(logits)[jnp.arange(6)[:, None], jnp.arange(8), batch.action]
     np.testing.assert_allclose(logp, batch.log_prob, rtol=1e-5, atol=1e-6)
@@ -180,10 +201,11 @@ def test_time_feature_is_first_input_and_the_learner_recomputes_the_rollout():
 def test_lr_anneal_reaches_zero_after_the_given_iterations():
     # anneal over 1 iteration of 1 epoch × 2 minibatches: Adam steps use lr·(1 − c/2) for the
     # update count c = 0, 1, then 0 from c = 2 on, so a second iteration leaves θ unchanged
-    learner = make_rl2(MDP, 2, RL2Settings(**TINY, lr_anneal_iterations=1))
+    agent = rl2_agent(MDP, 2, RL2Settings(**TINY, lr_anneal_iterations=1))
+    learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
-    first, _ = learner.step(state)
-    second, _ = learner.step(first)
+    first, _ = jax.jit(partial(iteration, agent))(state)
+    second, _ = jax.jit(partial(iteration, agent))(first)
     moved = jax.tree.leaves(jax.tree.map(lambda a, b: jnp.abs(a - b).max(), state.params,
                                          first.params))
     assert max(float(m) for m in moved) > 0
@@ -192,11 +214,12 @@ def test_lr_anneal_reaches_zero_after_the_given_iterations():
 
 @pytest.mark.parametrize("algorithm", ["ppo", "trpo"])
 def test_shared_torso_has_one_gru_and_every_part_learns(algorithm):
-    learner = make_rl2(MDP, 3, RL2Settings(**TINY, shared_torso=True, algorithm=algorithm))
+    agent = rl2_agent(MDP, 3, RL2Settings(**TINY, shared_torso=True, algorithm=algorithm))
+    learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
     assert sorted(state.params["params"]) == [
         "policy_embed", "policy_gru", "policy_head", "value_head"]
-    new, metrics = learner.step(state)
+    new, metrics = jax.jit(partial(iteration, agent))(state)
     assert np.isfinite(float(metrics.loss))
     moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), state.params, new.params)
     # PPO: the value loss and the policy loss both reach the shared GRU; TRPO: the policy step
@@ -204,25 +227,27 @@ def test_shared_torso_has_one_gru_and_every_part_learns(algorithm):
     for name, leaves in moved["params"].items():
         assert max(jax.tree.leaves(leaves)) > 0, name
     # the unroll over the learner's data reproduces the rollout's values with one carry
-    traj = jax.jit(learner.collect)(new.params, instances(MDP, 8), jax.random.PRNGKey(1))
-    batch = jax.jit(learner.prepare)(traj)
-    carry = learner.network.init_carry(8)
+    traj = jax.jit(partial(collect, agent))(new.params, instances(MDP, 8), jax.random.PRNGKey(1))
+    batch = jax.jit(partial(prepare, agent))(traj)
+    carry = agent.network.init_carry(8)
     assert carry.value is None
-    _, _, values = learner.network.unroll(new.params, carry, batch.xs, batch.resets)
+    _, _, values = agent.network.unroll(new.params, carry, batch.xs, batch.resets)
     np.testing.assert_allclose(values, batch.value, rtol=1e-5, atol=1e-6)
 
 
 _DATA_PARALLEL = """
+from functools import partial
 import jax, numpy as np
 from adaptax import parallel
 from adaptax.envs import BernoulliBandit, instances
-from adaptax.rl.rl2 import RL2Settings, make_rl2
+from adaptax.rl.rl2 import RL2Settings, evaluate, rl2_agent, rl2_learner
 assert jax.device_count() == 2
 env = BernoulliBandit(5)
 for algorithm in ("ppo", "trpo"):
     settings = RL2Settings(hidden_size=32, embed_size=32, trials_per_batch=256, minibatches=4,
                            lr=3e-3, value_norm=True, time_feature=True, algorithm=algorithm)
-    learner = make_rl2(env, 10, settings)
+    agent = rl2_agent(env, 10, settings)
+    learner = rl2_learner(agent)
     start = learner.init(jax.random.PRNGKey(0))
     run = parallel.on(parallel.data_mesh(2), learner.run)
     one, m1 = learner.run(start, 3)
@@ -235,8 +260,8 @@ for algorithm in ("ppo", "trpo"):
         assert len(leaf.sharding.device_set) == 2, leaf.sharding
     assert float(m2.env_steps[-1]) == 256 * 10
     two, _ = run(two, 12)
-    evaluate = parallel.on(parallel.data_mesh(2), learner.evaluate)
-    score = evaluate(two.params, instances(env, 500), jax.random.PRNGKey(1))
+    score_fn = parallel.on(parallel.data_mesh(2), partial(evaluate, agent))
+    score = score_fn(two.params, instances(env, 500), jax.random.PRNGKey(1))
     print(algorithm, float(score.mean()))
 """
 

@@ -88,6 +88,6 @@ def test_drawing_tasks_inside_each_iteration_gives_the_same_numbers():
         trainer = maml.make_meta_trainer(
             maml.maml_objective(loss, lr=0.01), lambda k: sinusoid.sample_tasks(k, 4, 5, 5),
             optax.adam(1e-2), presample=presample)
-        runs.append(trainer.run(trainer.init(params, jax.random.PRNGKey(0)), 20))
+        runs.append(trainer.run(trainer.init(jax.random.PRNGKey(0), params), 20))
     for a, b in zip(jax.tree.leaves(runs[0]), jax.tree.leaves(runs[1]), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)

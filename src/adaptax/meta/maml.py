@@ -9,9 +9,10 @@ Public API (also exported as ``adaptax.maml``):
 * :func:`adapt` — ``steps`` gradient-descent steps on a support batch (the inner loop, Eq. 1).
 * :func:`meta_loss` — the query loss after adapting on the support batch; its ``jax.grad`` is the
   MAML meta-gradient for one task, exact through the inner steps or first-order.
-* :class:`MetaTrainer` — vmaps a per-task objective over a meta-batch of tasks sampled inside the
-  compiled step, applies an optax optimiser, and runs many iterations per dispatch under
-  ``lax.scan`` over a named :class:`MetaTrainState`.
+* :func:`make_meta_trainer` — a :class:`~adaptax.types.Learner` that vmaps a per-task
+  objective over a meta-batch of tasks sampled inside the compiled step, applies an optax
+  optimiser, and runs many iterations per dispatch under ``lax.scan`` over a named
+  :class:`MetaTrainState`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from adaptax.types import Params, PRNGKey, PyTree
+from adaptax.types import Learner, Params, PRNGKey, PyTree
 
 LossFn = Callable[[Params, Any], jax.Array]
 
@@ -129,7 +130,7 @@ def meta_loss(
 def maml_objective(
     loss: LossFn, *, lr: float | PyTree, steps: int = 1, first_order: bool = False
 ) -> Callable[[Params, Any], jax.Array]:
-    """A per-task objective ``(params, task) -> scalar`` for :class:`MetaTrainer`.
+    """A per-task objective ``(params, task) -> scalar`` for :func:`make_meta_trainer`.
 
     ``task`` has ``support`` and ``query`` attributes (e.g. :class:`adaptax.types.TaskBatch`) or
     is a ``(support, query)`` tuple. ``lr`` is fixed; to learn per-parameter rates (Meta-SGD),
@@ -172,38 +173,30 @@ class MetaTrainState(NamedTuple):
 
 
 class MetaMetrics(NamedTuple):
-    """Per-iteration metrics, stacked over a chunk by :meth:`MetaTrainer.run`."""
+    """Per-iteration metrics, stacked over a chunk by the learner's ``run``."""
 
     loss: jax.Array  # mean objective over the meta-batch, before the update
     grad_norm: jax.Array
-
-
-class MetaTrainer(NamedTuple):
-    """Meta-training as pure functions: ``init(params, key)`` and ``run(state, num_iters)``.
-
-    Each iteration samples a meta-batch of tasks inside the compiled step, vmaps the per-task
-    ``objective`` over it, averages, differentiates and applies the optax optimiser::
-
-        θ ← θ − β ∇θ (1/B) Σᵢ objective(θ, Tᵢ)      (Finn et al. 2017, Alg. 1/2, with Adam)
-
-    ``run`` scans ``num_iters`` iterations in one dispatch; call it again with the same
-    ``num_iters`` and it does not recompile.
-
-    Build one with :func:`make_meta_trainer`.
-    """
-
-    init: Callable[[Params, PRNGKey], MetaTrainState]
-    step: Callable[[MetaTrainState], tuple[MetaTrainState, MetaMetrics]]
-    run: Callable[[MetaTrainState, int], tuple[MetaTrainState, MetaMetrics]]
 
 
 def make_meta_trainer(
     objective: Callable[[Params, Any], jax.Array],
     sample_tasks: Callable[[PRNGKey], Any],
     optimizer: optax.GradientTransformation,
+    init_params: Callable[[PRNGKey], Params] | None = None,
     presample: bool = True,
-) -> MetaTrainer:
-    """Builds a :class:`MetaTrainer`.
+) -> Learner:
+    """Builds MAML's meta-training as a :class:`~adaptax.types.Learner`.
+
+    Each iteration samples a meta-batch of tasks inside the compiled step, vmaps the per-task
+    ``objective`` over it, averages, differentiates and applies the optax optimiser::
+
+        θ ← θ − β ∇θ (1/B) Σᵢ objective(θ, Tᵢ)      (Finn et al. 2017, Alg. 1/2, with Adam)
+
+    ``init(key, params=None)`` returns a :class:`MetaTrainState` (parameters ``params``, or
+    ``init_params(key)`` when none are given; ``key`` also starts the task stream).
+    ``run(state, n)`` scans ``n`` iterations in one dispatch and returns per-iteration
+    :class:`MetaMetrics`; called again with the same ``n`` it does not recompile.
 
     Args:
       objective: per-task objective ``(params, task) -> scalar`` — e.g. :func:`maml_objective`,
@@ -211,26 +204,32 @@ def make_meta_trainer(
       sample_tasks: ``key -> tasks``, a pytree whose leaves have a leading meta-batch axis; the
         objective is vmapped over it.
       optimizer: any optax transformation (the paper: ``optax.adam(1e-3)``).
+      init_params: ``key -> params`` (e.g. ``lambda k: net.init(k, x0)``), used by ``init``
+        when it is not given parameters.
       presample: ``run`` draws every iteration's tasks of a chunk in one vectorised call before
         the scan (fastest for small tasks such as sinusoids); ``False`` draws them inside each
         iteration, so a chunk never holds more than one meta-batch (images). The same keys,
         hence the same tasks and numbers, either way.
 
     Returns:
-      A :class:`MetaTrainer`.
+      A :class:`~adaptax.types.Learner`.
 
     Example::
 
       >>> trainer = make_meta_trainer(maml_objective(loss, lr=0.01), sampler,
-      ...                             optax.adam(1e-3))  # doctest: +SKIP
-      >>> state = trainer.init(params, jax.random.PRNGKey(0))  # doctest: +SKIP
+      ...                             optax.adam(1e-3), init_params)  # doctest: +SKIP
+      >>> state = trainer.init(jax.random.PRNGKey(0))  # doctest: +SKIP
       >>> state, metrics = trainer.run(state, 1000)  # doctest: +SKIP
     """
 
     def batch_objective(params: Params, tasks: Any) -> jax.Array:
         return jnp.mean(jax.vmap(objective, in_axes=(None, 0))(params, tasks))
 
-    def init(params: Params, key: PRNGKey) -> MetaTrainState:
+    def init(key: PRNGKey, params: Params | None = None) -> MetaTrainState:
+        if params is None:
+            if init_params is None:
+                raise ValueError("init needs params, or build the trainer with init_params")
+            params = init_params(key)
         return MetaTrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), key)
 
     def update(state: MetaTrainState, tasks: Any, key: PRNGKey) -> tuple[MetaTrainState,
@@ -259,7 +258,7 @@ def make_meta_trainer(
         return jax.lax.scan(lambda s, x: update(s, x[0], x[1]), state, (tasks, keys))
 
     run = jax.jit(_run, static_argnums=1)
-    return MetaTrainer(init=init, step=jax.jit(step), run=run)
+    return Learner(init=init, run=run)
 
 
 def adaptation_curve(

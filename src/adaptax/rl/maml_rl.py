@@ -78,7 +78,7 @@ from adaptax.rl.maml_rl_outer import (
     post_adaptation_surrogate,
     rescale_to_kl,
 )
-from adaptax.types import Array, PRNGKey
+from adaptax.types import Array, Learner, PRNGKey
 
 __all__ = [
     "Batch",
@@ -94,7 +94,7 @@ __all__ = [
     "gauss_newton_fvp",
     "inner_loss",
     "make_policy_fn",
-    "make_runner",
+    "make_maml_rl",
     "meta_iteration",
     "OuterProblem",
     "outer_problem",
@@ -281,7 +281,7 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
       >>> from adaptax.nets.gaussian_mlp import GaussianMLP
       >>> algo = MAMLRL(Navigation2D(), GaussianMLP().apply, meta_batch=4, num_trajs=4)
       >>> step = jax.jit(lambda s: meta_iteration(algo, s))
-      >>> state, metrics = step(MetaState(params, key, jnp.zeros((), jnp.int32)))  # doctest: +SKIP
+      >>> state, metrics = step(make_maml_rl(algo).init(key, params))  # doctest: +SKIP
 
     Reference: Finn et al. 2017, Algorithm 3 with TRPO as the meta-optimiser (§5.3).
     """
@@ -291,9 +291,32 @@ def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetri
     return MetaState(new_params, key, state.iteration + 1), metrics
 
 
-def make_runner(algo: MAMLRL) -> Callable[[MetaState, int], tuple[MetaState, MetaMetrics]]:
-    """``run(state, n)``: n meta-iterations under one jitted `lax.scan` (for `train_phase`);
-    under `adaptax.parallel.on` the meta-batch is split across the mesh's devices."""
+def make_maml_rl(algo: MAMLRL,
+                 init_params: Callable[[PRNGKey], Params] | None = None) -> Learner:
+    """MAML-RL's meta-training as a `Learner`.
+
+    ``init(key, params=None)`` returns the `MetaState` (θ = ``params``, or ``init_params(key)``
+    when none are given; ``key`` starts the task and trajectory stream). ``run(state, n)`` does
+    n meta-iterations under one jitted `lax.scan` (for `train_phase`); under
+    `adaptax.parallel.on` the meta-batch is split across the mesh's devices.
+
+    Example:
+      >>> from adaptax.envs import Navigation2D
+      >>> from adaptax.nets.gaussian_mlp import GaussianMLP
+      >>> net = GaussianMLP(action_dim=2)
+      >>> algo = MAMLRL(Navigation2D(), net.apply, meta_batch=2, num_trajs=2, horizon=5)
+      >>> learner = make_maml_rl(algo, lambda k: net.init(k, jnp.zeros((2,))))
+      >>> state, metrics = learner.run(learner.init(jax.random.PRNGKey(0)), 2)
+      >>> metrics.pre_return.shape
+      (2,)
+    """
+    def init(key: PRNGKey, params: Params | None = None) -> MetaState:
+        if params is None:
+            if init_params is None:
+                raise ValueError("init needs params, or build the learner with init_params")
+            params = init_params(key)
+        return MetaState(params, key, jnp.zeros((), jnp.int32))
+
     def scan(state: MetaState, length_marker: Array) -> tuple[MetaState, MetaMetrics]:
         return lax.scan(lambda s, _: meta_iteration(algo, s), state, length_marker)
     compiled = jax.jit(scan)
@@ -302,4 +325,4 @@ def make_runner(algo: MAMLRL) -> Callable[[MetaState, int], tuple[MetaState, Met
         return compiled(state, jnp.zeros((n,), jnp.int32))
 
     run.compiled = compiled  # type: ignore[attr-defined]  (tests count its compilations)
-    return run
+    return Learner(init=init, run=run)

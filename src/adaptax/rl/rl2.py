@@ -15,7 +15,9 @@ One training iteration, compiled as a whole:
      - TRPO: `trpo_step` on the policy parameters (mean KL ≤ δ = 0.01, RL² §3), then the separate
        GRU value baseline is fitted by `value_steps` full-batch Adam steps on the λ-returns.
 
-`run(state, n)` scans n iterations in one dispatch (the `train_phase` contract); `evaluate`
+`make_rl2` returns the `Learner` (`init(key)`, `run(state, n)` scanning n iterations in one
+dispatch, the `train_phase` contract); the pieces it is made of (`collect`, `prepare`, `update`,
+`iteration`) are functions of an `RL2Agent` (network, trial, settings). `evaluate`
 plays one trial on each of a given set of tasks (e.g. `instances(env, 1000)`) and returns the
 total reward per trial.
 
@@ -33,6 +35,7 @@ arXiv:1611.02779, §2–3; Schulman et al. 2015 (TRPO), 2016 (GAE), 2017 (PPO).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
@@ -64,18 +67,27 @@ from adaptax.rl.rl2_data import (
 )
 from adaptax.rl.rollout import RolloutCarry, Trajectory, rollout
 from adaptax.rl.trpo import trpo_step
-from adaptax.types import Array, Params, PRNGKey
+from adaptax.types import Array, Learner, Params, PRNGKey
 
 __all__ = [
     "ReturnStats",
     "RL2Batch",
-    "RL2Learner",
+    "RL2Agent",
     "RL2Metrics",
     "RL2Settings",
     "RL2State",
     "learner_inputs",
+    "collect",
+    "evaluate",
+    "init",
+    "iteration",
     "make_rl2",
+    "policy_step",
+    "prepare",
+    "rl2_agent",
+    "rl2_learner",
     "trial_length",
+    "update",
 ]
 
 
@@ -199,38 +211,20 @@ class RL2Metrics(NamedTuple):
     env_steps: Array
 
 
-class RL2Learner(NamedTuple):
-    """The RL² learner's pure functions (built by `make_rl2`).
+class RL2Agent(NamedTuple):
+    """What RL²'s training and its evaluation share, fixed when they are built (`rl2_agent`).
 
     Attributes:
       network: the `RecurrentActorCritic` module.
       trial: the `Trial` wrapper over the inner environment.
-      settings: the `RL2Settings`.
+      settings: the `RL2Settings` (hyper-parameters as data).
       trial_steps: T, steps per trial.
-      init: `key -> RL2State`.
-      policy_fn: `(params, carry, obs, key) -> (carry, action, log_prob, value)`, one stream.
-      collect: `(params, tasks, key) -> Trajectory` with leading axes [B, T] (one trial per task).
-      prepare: `(Trajectory, ReturnStats | None) -> RL2Batch` (advantages and λ-returns with
-        values de-normalised by the given statistics, time-major inputs; targets not yet
-        standardised).
-      update: `(RL2State, RL2Batch, key) -> (RL2State, RL2Metrics)`, the PPO or TRPO update.
-      step: `RL2State -> (RL2State, RL2Metrics)`, one jitted iteration.
-      run: `(RL2State, n) -> (RL2State, RL2Metrics)`, n iterations in one dispatch (jitted).
-      evaluate: `(params, tasks, key) -> [N]` total reward per trial (jitted; sampled actions).
     """
 
     network: RecurrentActorCritic
     trial: Trial
     settings: RL2Settings
     trial_steps: int
-    init: Callable[[PRNGKey], RL2State]
-    policy_fn: Callable[..., Any]
-    collect: Callable[[Params, Any, PRNGKey], Trajectory]
-    prepare: Callable[[Trajectory], RL2Batch]
-    update: Callable[[RL2State, RL2Batch, PRNGKey], tuple[RL2State, RL2Metrics]]
-    step: Callable[[RL2State], tuple[RL2State, RL2Metrics]]
-    run: Callable[[RL2State, int], tuple[RL2State, RL2Metrics]]
-    evaluate: Callable[[Params, Any, PRNGKey], Array]
 
 
 class _WithinTrial:
@@ -267,16 +261,13 @@ def _clip_by_norm(tree: Params, max_norm: float) -> Params:
     return jax.tree.map(lambda g: g * scale, tree)
 
 
-def make_rl2(
+def rl2_agent(
     env: Any,
     episodes: int,
     settings: RL2Settings = RL2Settings(),
     max_trial_steps: int | None = None,
-) -> RL2Learner:
-    """Builds the RL² learner for trials of `episodes` episodes of a discrete-action `env`.
-
-    Objective (RL² §2.2): maximise E_task E_trial [Σ_{t<T} γ^t r_t] over a policy π(a_t | h_t),
-    h_t = GRU(h_{t−1}, embed(o_t, a_{t−1}, r_{t−1}, d_{t−1})), h reset only at trial starts.
+) -> RL2Agent:
+    """The RL² agent for trials of `episodes` episodes of a discrete-action `env`.
 
     Args:
       env: a gymnax-API inner environment with a `Discrete` action space and `sample_task`.
@@ -284,19 +275,6 @@ def make_rl2(
       settings: `RL2Settings`.
       max_trial_steps: T; default `trial_length(env, episodes)`. Steps after an early trial end
         are masked out of every loss.
-
-    Returns:
-      An `RL2Learner`.
-
-    Example:
-      >>> from adaptax.envs import BernoulliBandit, instances
-      >>> learner = make_rl2(BernoulliBandit(5), 10, RL2Settings(hidden_size=32, embed_size=32))
-      >>> state = learner.init(jax.random.PRNGKey(0))
-      >>> state, metrics = learner.run(state, 10)          # 10 iterations, one dispatch
-      >>> scores = learner.evaluate(state.params, instances(BernoulliBandit(5), 1000),
-      ...                           jax.random.PRNGKey(1))  # [1000] totals per trial
-
-    Reference: Duan et al. 2017, §2–3.
     """
     if not isinstance(settings, RL2Settings):
         raise ValueError(f"settings must be an RL2Settings, got {type(settings).__name__}")
@@ -304,84 +282,110 @@ def make_rl2(
     space = trial.action_space()
     if not hasattr(space, "n"):
         raise ValueError("RL² here needs a Discrete action space (softmax policy)")
-    num_actions = int(space.n)
     steps = (
         trial_length(env, episodes)
         if max_trial_steps is None
         else require_int("max_trial_steps", max_trial_steps, minimum=1)
     )
-    input_size = policy_input_size(env) + int(settings.time_feature)
     net = RecurrentActorCritic(
-        action_dim=num_actions, hidden_size=settings.hidden_size, embed_size=settings.embed_size,
-        shared_torso=settings.shared_torso,
+        action_dim=int(space.n), hidden_size=settings.hidden_size,
+        embed_size=settings.embed_size, shared_torso=settings.shared_torso,
     )
-    if settings.lr_anneal_iterations > 0:
-        # one Adam update per PPO minibatch (TRPO: per value-fit step)
-        per_iter = (settings.epochs * settings.minibatches if settings.algorithm == "ppo"
-                    else settings.value_steps)
-        schedule: Any = optax.linear_schedule(
-            settings.lr, 0.0, settings.lr_anneal_iterations * per_iter)
-    else:
-        schedule = settings.lr
-    optimizer = optax.adam(schedule)
-    s = settings
-    stepper = _WithinTrial(trial)
-    def init(key: PRNGKey) -> RL2State:
-        key_init, key = jax.random.split(key)
-        params = net.init(key_init, net.init_carry(), jnp.zeros((input_size,)), jnp.array(True))
-        return RL2State(params, optimizer.init(params), key, jnp.zeros((), jnp.int32),
-                        initial_return_stats())
+    return RL2Agent(network=net, trial=trial, settings=settings, trial_steps=steps)
 
-    def policy_fn(
-        params: Params, carry: RecurrentCarry, obs: Array, key: PRNGKey
-    ) -> tuple[RecurrentCarry, Array, Array, Array]:
-        # reset = False: the rollout starts every trial from a zero carry (trial start).
-        carry, logits, value = net.apply(params, carry, obs, jnp.array(False))
-        action = jax.random.categorical(key, logits)
-        return carry, action, categorical_log_prob(logits, action), value
 
-    def collect_one(params: Params, task: Any, key: PRNGKey) -> Trajectory:
-        key_reset, key_roll = jax.random.split(key)
-        obs, state = trial.reset_to_task(key_reset, task)
-        carry = RolloutCarry(state, obs, net.init_carry(), key_roll)
-        if not s.time_feature:
-            _, traj = rollout(stepper, None, policy_fn, params, carry, steps)
-            return traj
-        # time feature: x_t = (t/T, Trial input); the Trial's state does not hold t, so the
-        # rollout carries it in the policy carry.
-        def timed_policy(p: Params, c: tuple[Any, Array], o: Array, k: PRNGKey) -> Any:
-            inner, t = c
-            x = jnp.concatenate([(t / steps)[None].astype(o.dtype), o])
-            inner, action, log_prob, value = policy_fn(p, inner, x, k)
-            return (inner, t + 1), action, log_prob, value
+def _optimizer(s: RL2Settings) -> optax.GradientTransformation:
+    """Adam at `lr`, annealed linearly to 0 over `lr_anneal_iterations` when that is set."""
+    if s.lr_anneal_iterations <= 0:
+        return optax.adam(s.lr)
+    # one Adam update per PPO minibatch (TRPO: per value-fit step)
+    per_iter = s.epochs * s.minibatches if s.algorithm == "ppo" else s.value_steps
+    return optax.adam(optax.linear_schedule(s.lr, 0.0, s.lr_anneal_iterations * per_iter))
 
-        carry = carry._replace(policy_carry=(carry.policy_carry, jnp.zeros((), jnp.int32)))
-        _, traj = rollout(stepper, None, timed_policy, params, carry, steps)
-        time = (jnp.arange(steps) / steps).astype(traj.obs.dtype)[:, None]
-        return traj._replace(obs=jnp.concatenate([time, traj.obs], axis=-1))
 
-    def collect(params: Params, tasks: Any, key: PRNGKey) -> Trajectory:
-        num = jax.tree.leaves(tasks)[0].shape[0]
-        tasks, keys = shard_batch((tasks, jax.random.split(key, num)))
-        return jax.vmap(collect_one, in_axes=(None, 0, 0))(params, tasks, keys)
+def init(agent: RL2Agent, key: PRNGKey, params: Params | None = None) -> RL2State:
+    """A fresh `RL2State`: the network initialised from `key` (unless `params` are given)."""
+    key_init, key = jax.random.split(key)
+    if params is None:
+        net = agent.network
+        size = policy_input_size(agent.trial.env) + int(agent.settings.time_feature)
+        params = net.init(key_init, net.init_carry(), jnp.zeros((size,)), jnp.array(True))
+    return RL2State(params, _optimizer(agent.settings).init(params), key,
+                    jnp.zeros((), jnp.int32), initial_return_stats())
 
-    def prepare(traj: Trajectory, stats: ReturnStats | None = None) -> RL2Batch:
-        return prepare_trials(traj, stats, s.gamma, s.lam)
 
-    def normalise(batch: RL2Batch, stats: ReturnStats) -> tuple[RL2Batch, ReturnStats]:
-        if not s.value_norm:
-            return batch, stats
-        return normalise_targets(batch, stats, s.value_norm_decay)
+def policy_step(
+    agent: RL2Agent, params: Params, carry: RecurrentCarry, obs: Array, key: PRNGKey
+) -> tuple[RecurrentCarry, Array, Array, Array]:
+    """One step of one stream: `(carry, action, log_prob, value)` (a `rollout` policy)."""
+    # reset = False: the rollout starts every trial from a zero carry (trial start).
+    carry, logits, value = agent.network.apply(params, carry, obs, jnp.array(False))
+    action = jax.random.categorical(key, logits)
+    return carry, action, categorical_log_prob(logits, action), value
+
+
+def _collect_one(agent: RL2Agent, params: Params, task: Any, key: PRNGKey) -> Trajectory:
+    trial, steps = agent.trial, agent.trial_steps
+    policy = functools.partial(policy_step, agent)
+    key_reset, key_roll = jax.random.split(key)
+    obs, state = trial.reset_to_task(key_reset, task)
+    carry = RolloutCarry(state, obs, agent.network.init_carry(), key_roll)
+    if not agent.settings.time_feature:
+        _, traj = rollout(_WithinTrial(trial), None, policy, params, carry, steps)
+        return traj
+    # time feature: x_t = (t/T, Trial input); the Trial's state does not hold t, so the
+    # rollout carries it in the policy carry.
+    def timed_policy(p: Params, c: tuple[Any, Array], o: Array, k: PRNGKey) -> Any:
+        inner, t = c
+        x = jnp.concatenate([(t / steps)[None].astype(o.dtype), o])
+        inner, action, log_prob, value = policy(p, inner, x, k)
+        return (inner, t + 1), action, log_prob, value
+
+    carry = carry._replace(policy_carry=(carry.policy_carry, jnp.zeros((), jnp.int32)))
+    _, traj = rollout(_WithinTrial(trial), None, timed_policy, params, carry, steps)
+    time = (jnp.arange(steps) / steps).astype(traj.obs.dtype)[:, None]
+    return traj._replace(obs=jnp.concatenate([time, traj.obs], axis=-1))
+
+
+def collect(agent: RL2Agent, params: Params, tasks: Any, key: PRNGKey) -> Trajectory:
+    """One trial on each task: a `Trajectory` with leading axes [B, T]."""
+    num = jax.tree.leaves(tasks)[0].shape[0]
+    tasks, keys = shard_batch((tasks, jax.random.split(key, num)))
+    return jax.vmap(_collect_one, in_axes=(None, None, 0, 0))(agent, params, tasks, keys)
+
+
+def evaluate(agent: RL2Agent, params: Params, tasks: Any, key: PRNGKey) -> Array:
+    """The total reward of one trial on each task, [N] (sampled actions)."""
+    return jnp.sum(trial_rewards(collect(agent, params, tasks, key)), axis=1)
+
+
+def prepare(agent: RL2Agent, traj: Trajectory, stats: ReturnStats | None = None) -> RL2Batch:
+    """Advantages and λ-returns (values de-normalised by `stats`), time-major inputs; targets
+    not yet standardised."""
+    return prepare_trials(traj, stats, agent.settings.gamma, agent.settings.lam)
+
+
+def _unroll(agent: RL2Agent) -> Callable[[Params, RL2Batch], tuple[Array, Array]]:
+    """`(params, batch) -> (logits, values)` over a time-major [T, B] batch; on a data mesh each
+    device unrolls its own trials (`parallel.grouped`)."""
+    net = agent.network
 
     def unroll_group(params: Params, batch: RL2Batch) -> tuple[Array, Array]:
         carry = net.init_carry(batch.resets.shape[1])
         _, logits, values = net.unroll(params, carry, batch.xs, batch.resets)
         return logits, values
 
-    # [T, B, ...] batches: on a data mesh each device unrolls its own trials
-    unroll = grouped(unroll_group, batch_axis=1, out_axis=1)
+    return grouped(unroll_group, batch_axis=1, out_axis=1)
 
-    def ppo_minibatch_loss(params: Params, mb: RL2Batch) -> tuple[Array, Any]:
+
+def _ppo_update(agent: RL2Agent, state: RL2State, batch: RL2Batch,
+                key: PRNGKey) -> tuple[RL2State, RL2Metrics]:
+    s, optimizer, unroll = agent.settings, _optimizer(agent.settings), _unroll(agent)
+    batch = gather_batch(batch)  # minibatches in random order: each device reads them whole
+    num_trials = batch.resets.shape[1]
+    size = num_trials // s.minibatches
+
+    def minibatch_loss(params: Params, mb: RL2Batch) -> tuple[Array, Any]:
         logits, values = unroll(params, mb)
         advantages = normalize_advantages(mb.advantages, mb.mask)
         return ppo_loss(
@@ -390,105 +394,138 @@ def make_rl2(
             ent_coef=s.ent_coef, clip_value=False, mask=mb.mask,
         )
 
-    def ppo_update(state: RL2State, batch: RL2Batch, key: PRNGKey) -> tuple[RL2State, RL2Metrics]:
-        batch = gather_batch(batch)  # minibatches in random order: each device reads them whole
-        num_trials = batch.resets.shape[1]
-        size = num_trials // s.minibatches
+    def minibatch(carry: tuple[Params, Any], idx: Array) -> tuple[Any, Any]:
+        params, opt_state = carry
+        mb = jax.tree.map(lambda x: x[:, idx], batch)
+        (loss, info), grads = jax.value_and_grad(minibatch_loss, has_aux=True)(params, mb)
+        g_pi, g_v = _split_params(grads)
+        grads = _merge_params(_clip_by_norm(g_pi, s.max_grad_norm),
+                              _clip_by_norm(g_v, s.max_grad_norm))
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), (loss, info)
 
-        def minibatch(carry: tuple[Params, Any], idx: Array) -> tuple[Any, Any]:
-            params, opt_state = carry
-            mb = jax.tree.map(lambda x: x[:, idx], batch)
-            (loss, info), grads = jax.value_and_grad(ppo_minibatch_loss, has_aux=True)(params, mb)
-            g_pi, g_v = _split_params(grads)
-            grads = _merge_params(_clip_by_norm(g_pi, s.max_grad_norm),
-                                  _clip_by_norm(g_v, s.max_grad_norm))
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), (loss, info)
+    def epoch(carry: tuple[Params, Any], k: PRNGKey) -> tuple[Any, Any]:
+        order = jax.random.permutation(k, num_trials).reshape(s.minibatches, size)
+        return jax.lax.scan(minibatch, carry, order)
 
-        def epoch(carry: tuple[Params, Any], k: PRNGKey) -> tuple[Any, Any]:
-            order = jax.random.permutation(k, num_trials).reshape(s.minibatches, size)
-            return jax.lax.scan(minibatch, carry, order)
-
-        (params, opt_state), (losses, infos) = jax.lax.scan(
-            epoch, (state.params, state.opt_state), jax.random.split(key, s.epochs)
-        )
-        metrics = RL2Metrics(
-            loss=losses[-1, -1], trial_return=jnp.zeros(()),
-            policy_loss=infos.policy_loss[-1, -1], value_loss=infos.value_loss[-1, -1],
-            entropy=infos.entropy[-1, -1], kl=infos.approx_kl[-1, -1], env_steps=jnp.zeros(()),
-        )
-        return state._replace(params=params, opt_state=opt_state), metrics
-
-    def trpo_update(state: RL2State, batch: RL2Batch, key: PRNGKey) -> tuple[RL2State, RL2Metrics]:
-        del key
-        policy_params, value_params = _split_params(state.params)
-        old_logits, _ = unroll(state.params, batch)
-        old_logits = jax.lax.stop_gradient(old_logits)
-        advantages = normalize_advantages(batch.advantages, batch.mask)
-
-        def policy_logits(p: Params) -> Array:
-            return unroll(_merge_params(p, value_params), batch)[0]
-
-        def loss_fn(p: Params) -> Array:
-            logp = categorical_log_prob(policy_logits(p), batch.action)
-            return -importance_surrogate(logp, batch.log_prob, advantages, batch.mask)
-
-        def kl_fn(p: Params) -> Array:
-            return masked_mean(categorical_kl(old_logits, policy_logits(p)), batch.mask)
-
-        policy_params, info = trpo_step(
-            loss_fn, kl_fn, policy_params, max_kl=s.max_kl, cg_iters=s.cg_iters,
-            damping=s.cg_damping,
-        )
-
-        def value_loss(vp: Params) -> Array:
-            _, values = unroll(_merge_params(policy_params, vp), batch)
-            return 0.5 * masked_mean(jnp.square(values - batch.returns), batch.mask)
-
-        def fit(carry: tuple[Params, Any], _: None) -> tuple[Any, Array]:
-            vp, opt_state = carry
-            loss, g = jax.value_and_grad(value_loss)(vp)
-            # Adam over the full tree with zero policy gradients leaves the policy unchanged.
-            full_g = _merge_params(jax.tree.map(jnp.zeros_like, policy_params), g)
-            full_p = _merge_params(policy_params, vp)
-            updates, opt_state = optimizer.update(full_g, opt_state, full_p)
-            return (_split_params(optax.apply_updates(full_p, updates))[1], opt_state), loss
-
-        (value_params, opt_state), v_losses = jax.lax.scan(
-            fit, (value_params, state.opt_state), None, length=s.value_steps
-        )
-        entropy = masked_mean(categorical_entropy(old_logits), batch.mask)
-        metrics = RL2Metrics(
-            loss=info.loss_after + v_losses[-1], trial_return=jnp.zeros(()),
-            policy_loss=info.loss_after, value_loss=v_losses[-1], entropy=entropy, kl=info.kl,
-            env_steps=jnp.zeros(()),
-        )
-        params = _merge_params(policy_params, value_params)
-        return state._replace(params=params, opt_state=opt_state), metrics
-
-    update = ppo_update if s.algorithm == "ppo" else trpo_update
-
-    def step(state: RL2State) -> tuple[RL2State, RL2Metrics]:
-        key, key_task, key_roll, key_update = jax.random.split(state.key, 4)
-        tasks = jax.vmap(env.sample_task)(jax.random.split(key_task, s.trials_per_batch))
-        traj = collect(state.params, tasks, key_roll)
-        stats = state.return_stats if s.value_norm else None
-        batch, stats = normalise(prepare(traj, stats), state.return_stats)
-        state, metrics = update(state._replace(return_stats=stats), batch, key_update)
-        trial_return = jnp.mean(jnp.sum(trial_rewards(traj), axis=1))
-        env_steps = jnp.sum(batch.mask)  # float32: exact up to 2²⁴ steps per iteration
-        metrics = metrics._replace(trial_return=trial_return, env_steps=env_steps)
-        return state._replace(key=key, iteration=state.iteration + 1), metrics
-
-    def _run(state: RL2State, num_iters: int) -> tuple[RL2State, RL2Metrics]:
-        return jax.lax.scan(lambda c, _: step(c), state, None, length=num_iters)
-
-    def _evaluate(params: Params, tasks: Any, key: PRNGKey) -> Array:
-        traj = collect(params, tasks, key)
-        return jnp.sum(trial_rewards(traj), axis=1)
-
-    return RL2Learner(
-        network=net, trial=trial, settings=settings, trial_steps=steps, init=init,
-        policy_fn=policy_fn, collect=collect, prepare=prepare, update=update, step=jax.jit(step),
-        run=jax.jit(_run, static_argnums=1), evaluate=jax.jit(_evaluate),
+    (params, opt_state), (losses, infos) = jax.lax.scan(
+        epoch, (state.params, state.opt_state), jax.random.split(key, s.epochs)
     )
+    metrics = RL2Metrics(
+        loss=losses[-1, -1], trial_return=jnp.zeros(()),
+        policy_loss=infos.policy_loss[-1, -1], value_loss=infos.value_loss[-1, -1],
+        entropy=infos.entropy[-1, -1], kl=infos.approx_kl[-1, -1], env_steps=jnp.zeros(()),
+    )
+    return state._replace(params=params, opt_state=opt_state), metrics
+
+
+def _trpo_update(agent: RL2Agent, state: RL2State, batch: RL2Batch) -> tuple[RL2State,
+                                                                            RL2Metrics]:
+    s, optimizer, unroll = agent.settings, _optimizer(agent.settings), _unroll(agent)
+    policy_params, value_params = _split_params(state.params)
+    old_logits, _ = unroll(state.params, batch)
+    old_logits = jax.lax.stop_gradient(old_logits)
+    advantages = normalize_advantages(batch.advantages, batch.mask)
+
+    def policy_logits(p: Params) -> Array:
+        return unroll(_merge_params(p, value_params), batch)[0]
+
+    def loss_fn(p: Params) -> Array:
+        logp = categorical_log_prob(policy_logits(p), batch.action)
+        return -importance_surrogate(logp, batch.log_prob, advantages, batch.mask)
+
+    def kl_fn(p: Params) -> Array:
+        return masked_mean(categorical_kl(old_logits, policy_logits(p)), batch.mask)
+
+    policy_params, info = trpo_step(
+        loss_fn, kl_fn, policy_params, max_kl=s.max_kl, cg_iters=s.cg_iters, damping=s.cg_damping,
+    )
+
+    def value_loss(vp: Params) -> Array:
+        _, values = unroll(_merge_params(policy_params, vp), batch)
+        return 0.5 * masked_mean(jnp.square(values - batch.returns), batch.mask)
+
+    def fit(carry: tuple[Params, Any], _: None) -> tuple[Any, Array]:
+        vp, opt_state = carry
+        loss, g = jax.value_and_grad(value_loss)(vp)
+        # Adam over the full tree with zero policy gradients leaves the policy unchanged.
+        full_g = _merge_params(jax.tree.map(jnp.zeros_like, policy_params), g)
+        full_p = _merge_params(policy_params, vp)
+        updates, opt_state = optimizer.update(full_g, opt_state, full_p)
+        return (_split_params(optax.apply_updates(full_p, updates))[1], opt_state), loss
+
+    (value_params, opt_state), v_losses = jax.lax.scan(
+        fit, (value_params, state.opt_state), None, length=s.value_steps
+    )
+    entropy = masked_mean(categorical_entropy(old_logits), batch.mask)
+    metrics = RL2Metrics(
+        loss=info.loss_after + v_losses[-1], trial_return=jnp.zeros(()),
+        policy_loss=info.loss_after, value_loss=v_losses[-1], entropy=entropy, kl=info.kl,
+        env_steps=jnp.zeros(()),
+    )
+    params = _merge_params(policy_params, value_params)
+    return state._replace(params=params, opt_state=opt_state), metrics
+
+
+def update(agent: RL2Agent, state: RL2State, batch: RL2Batch,
+           key: PRNGKey) -> tuple[RL2State, RL2Metrics]:
+    """The PPO or TRPO update (`RL2Settings.algorithm`) on a prepared batch."""
+    if agent.settings.algorithm == "ppo":
+        return _ppo_update(agent, state, batch, key)
+    return _trpo_update(agent, state, batch)
+
+
+def iteration(agent: RL2Agent, state: RL2State) -> tuple[RL2State, RL2Metrics]:
+    """One training iteration: draw tasks, collect one trial each, prepare, update."""
+    s = agent.settings
+    key, key_task, key_roll, key_update = jax.random.split(state.key, 4)
+    env = agent.trial.env
+    tasks = jax.vmap(env.sample_task)(jax.random.split(key_task, s.trials_per_batch))
+    traj = collect(agent, state.params, tasks, key_roll)
+    batch = prepare(agent, traj, state.return_stats if s.value_norm else None)
+    stats = state.return_stats
+    if s.value_norm:
+        batch, stats = normalise_targets(batch, stats, s.value_norm_decay)
+    state, metrics = update(agent, state._replace(return_stats=stats), batch, key_update)
+    trial_return = jnp.mean(jnp.sum(trial_rewards(traj), axis=1))
+    env_steps = jnp.sum(batch.mask)  # float32: exact up to 2²⁴ steps per iteration
+    metrics = metrics._replace(trial_return=trial_return, env_steps=env_steps)
+    return state._replace(key=key, iteration=state.iteration + 1), metrics
+
+
+def rl2_learner(agent: RL2Agent) -> Learner:
+    """RL²'s training as a `Learner`: `init(key, params=None)`, `run(state, n)` (jitted)."""
+
+    def run(state: RL2State, num_iters: int) -> tuple[RL2State, RL2Metrics]:
+        return jax.lax.scan(lambda c, _: iteration(agent, c), state, None, length=num_iters)
+
+    return Learner(init=functools.partial(init, agent), run=jax.jit(run, static_argnums=1))
+
+
+def make_rl2(
+    env: Any,
+    episodes: int,
+    settings: RL2Settings = RL2Settings(),
+    max_trial_steps: int | None = None,
+) -> Learner:
+    """The RL² learner for trials of `episodes` episodes of a discrete-action `env`.
+
+    Objective (RL² §2.2): maximise E_task E_trial [Σ_{t<T} γ^t r_t] over a policy π(a_t | h_t),
+    h_t = GRU(h_{t−1}, embed(o_t, a_{t−1}, r_{t−1}, d_{t−1})), h reset only at trial starts.
+    Shorthand for ``rl2_learner(rl2_agent(env, episodes, settings, max_trial_steps))``; build
+    the agent yourself to evaluate with the same network (`evaluate`).
+
+    Example:
+      >>> from adaptax.envs import BernoulliBandit, instances
+      >>> agent = rl2_agent(BernoulliBandit(5), 10, RL2Settings(hidden_size=32, embed_size=32))
+      >>> learner = rl2_learner(agent)
+      >>> state = learner.init(jax.random.PRNGKey(0))
+      >>> state, metrics = learner.run(state, 10)          # 10 iterations, one dispatch
+      >>> scores = jax.jit(functools.partial(evaluate, agent))(
+      ...     state.params, instances(BernoulliBandit(5), 1000), jax.random.PRNGKey(1))
+      >>> scores.shape
+      (1000,)
+
+    Reference: Duan et al. 2017, §2–3.
+    """
+    return rl2_learner(rl2_agent(env, episodes, settings, max_trial_steps))
