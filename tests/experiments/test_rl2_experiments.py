@@ -22,7 +22,7 @@ from adaptax.experiments.rl2 import (
     settings_of,
     training_budget,
 )
-from adaptax.rl.rl2 import make_rl2
+from adaptax.rl.rl2 import evaluate, rl2_agent, rl2_learner
 from adaptax.storage import checkpoint
 from adaptax.storage.runs import RunDir
 
@@ -64,12 +64,12 @@ def test_smoke_preset_runs_end_to_end(tmp_path, capsys, monkeypatch, experiment,
         **{**BANDIT_PRESETS["smoke"], **setting} if experiment == "rl2-bandits"
         else {**MDP_PRESETS["smoke"], **setting})
     name, env, episodes, _, _ = _setting(config)
-    learner = make_rl2(env, episodes, settings_of(config, 32))
-    template = learner.init(jax.random.PRNGKey(0))
+    agent = rl2_agent(env, episodes, settings_of(config, 32))
+    template = rl2_learner(agent).init(jax.random.PRNGKey(0))
     state, _ = checkpoint.load(out / "checkpoint", "rl2", template, experiment=name)
     root = jax.random.PRNGKey(0)
-    again = np.asarray(learner.evaluate(state.params, split_instances(env, "test", 50),
-                                        jax.random.fold_in(root, 1)))
+    again = np.asarray(jax.jit(evaluate, static_argnums=0)(
+        agent, state.params, split_instances(env, "test", 50), jax.random.fold_in(root, 1)))
     assert r["mean"] == pytest.approx(float(again.mean()), rel=1e-6)
     assert r["ci95"] == pytest.approx(1.96 * again.astype(float).std(ddof=1) / np.sqrt(50))
     # the classical agents on the same instances; random play checked against its own run

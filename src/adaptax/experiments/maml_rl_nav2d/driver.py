@@ -107,9 +107,9 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
                 one[method] = init["x"]
             continue
         algo, iterations, start = phases[method]
-        run_fn, state = seeded(mr.make_runner(algo), [
-            mr.MetaState(init[start], k["train"][method], jnp.zeros((), jnp.int32))
-            for init, k in zip(inits, keys, strict=True)])
+        learner = mr.make_maml_rl(algo)
+        run_fn, state = seeded(learner.run, [learner.init(k["train"][method], init[start])
+                                             for init, k in zip(inits, keys, strict=True)])
         result = train_phase(
             run_dir, experiment=NAME, phase=method, run_fn=on(mesh, run_fn), state=state,
             iterations=iterations, chunk=config.chunk, resume=resume,

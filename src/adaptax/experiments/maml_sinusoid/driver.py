@@ -103,7 +103,7 @@ def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[s
             optax.adam(config.meta_lr),
         )
         start = "oracle" if method == "oracle" else "x"
-        run_fn, state = seeded(trainer.run, [trainer.init(init[start], k["train"][method])
+        run_fn, state = seeded(trainer.run, [trainer.init(k["train"][method], init[start])
                                              for init, k in zip(inits, keys, strict=True)])
         result = train_phase(
             run_dir, experiment=NAME, phase=method, run_fn=run_fn, state=state,

@@ -1,13 +1,14 @@
 """Training, evaluation and ``results.json`` of one RL² run, with the classical agents and the
 normalised score on the same instances.
 
-The only module of the experiments that calls the RL² learner (`adaptax.rl.rl2`): `settings_of`
-turns a config into its `RL2Settings`, and `run` builds the learner with `make_rl2`, trains it
-with `train_phase` and evaluates it on the test and validation splits.
+The only module of the experiments that calls RL² (`adaptax.rl.rl2`): `settings_of` turns a
+config into its `RL2Settings`, and `run` builds the agent (`rl2_agent`) and its learner, trains
+it with `train_phase` and evaluates it on the test and validation splits.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from typing import Any
@@ -41,7 +42,7 @@ from adaptax.experiments.rl2.report import report
 from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.parallel import data_mesh, on
-from adaptax.rl.rl2 import RL2Settings, make_rl2, trial_length
+from adaptax.rl.rl2 import RL2Settings, evaluate, rl2_agent, rl2_learner, trial_length
 from adaptax.storage.runs import RunDir
 
 
@@ -68,7 +69,8 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     chunk = min(config.chunk or max(1, math.ceil(iterations / 50)), iterations)
     # whole chunks only: one compiled program (a shorter last chunk would compile a second one)
     iterations = math.ceil(iterations / chunk) * chunk
-    learner = make_rl2(env, episodes, settings_of(config, trials, iterations))
+    agent = rl2_agent(env, episodes, settings_of(config, trials, iterations))
+    learner = rl2_learner(agent)
     mesh = data_mesh(devices_of(config))
     seeds = [config.seed + i for i in range(config.seeds)]
     roots = [jax.random.PRNGKey(seed) for seed in seeds]
@@ -86,12 +88,12 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
     validation = split_instances(env, "validation", config.validation_tasks)
     progress(f"evaluating RL² on {config.eval_tasks} test and {config.validation_tasks} "
              f"validation instances ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
-    evaluate = on(mesh, learner.evaluate)
+    score = on(mesh, jax.jit(functools.partial(evaluate, agent)))
     t1 = time.perf_counter()
     per_seed, all_scores = [], []
     for p, root in zip(params, roots, strict=True):
-        scores = np.asarray(evaluate(p, tasks, jax.random.fold_in(root, 1)))
-        val_scores = np.asarray(evaluate(p, validation, jax.random.fold_in(root, 2)))
+        scores = np.asarray(score(p, tasks, jax.random.fold_in(root, 1)))
+        val_scores = np.asarray(score(p, validation, jax.random.fold_in(root, 2)))
         per_seed.append({"rl2": _summary(scores) | {"actions": "sampled"},
                          "validation": _summary(val_scores)})
         all_scores.append(scores)
