@@ -25,6 +25,7 @@ class _Interrupted(Exception):
 def _run_experiment(exp, config, run_dir, resume: bool) -> None:
     try:
         exp.run(config, run_dir, resume)
+        exp.write_report(run_dir)
     except KeyboardInterrupt:
         raise _Interrupted(run_dir.path) from None
 
@@ -215,7 +216,7 @@ def _report(exp, run_dir) -> None:
         raise AdaptaxError(f"{run_dir.path}/results.json holds {found!r} results, not "
                            f"{exp.name!r}; {fix}")
     try:
-        exp.report(run_dir)
+        exp.write_report(run_dir)
     except (KeyError, IndexError, TypeError) as e:
         raise AdaptaxError(f"{run_dir.path}/results.json lacks what the report needs "
                            f"({type(e).__name__}: {e}); {fix}") from None

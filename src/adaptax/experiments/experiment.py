@@ -22,7 +22,9 @@ class Experiment:
       presets: preset name → field overrides applied to the defaults.
       run: ``(config, run_dir, resume) -> results`` trains, evaluates and writes
         ``results.json``; with ``resume`` it continues from the run folder's checkpoints.
-      report: ``run_dir -> markdown`` writes ``report.md`` and figures from ``results.json``.
+      report: ``(run_dir, experiment) -> markdown`` writes ``report.md`` and figures from
+        ``results.json`` alone (``experiment`` gives the command that reruns the run); the
+        command line calls it after ``run`` and on ``adaptax report`` (:meth:`write_report`).
       eval_keys: config keys that change only the evaluation: ``adaptax resume RUN --set
         KEY=VALUE`` may change them and evaluate a finished run again (e.g. on more test tasks).
     """
@@ -32,8 +34,12 @@ class Experiment:
     config_cls: type
     presets: dict[str, dict[str, Any]]
     run: Callable[[Any, RunDir, bool], dict[str, Any]]
-    report: Callable[[RunDir], str]
+    report: Callable[[RunDir, Experiment], str]
     eval_keys: tuple[str, ...] = ()
+
+    def write_report(self, run_dir: RunDir) -> str:
+        """Writes the run folder's ``report.md`` and figures from its ``results.json``."""
+        return self.report(run_dir, self)
 
     def make_config(self, preset: str = "default", overrides: dict[str, Any] | None = None) -> Any:
         """The config of ``preset`` with ``overrides`` applied, validated."""

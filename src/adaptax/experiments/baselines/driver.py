@@ -33,7 +33,6 @@ from adaptax.experiments.baselines.config import (
     BanditBaselinesConfig,
     MDPBaselinesConfig,
 )
-from adaptax.experiments.baselines.report import report
 from adaptax.experiments.protocol import split_instances, split_record
 from adaptax.reporting import label
 from adaptax.storage.runs import RunDir
@@ -96,7 +95,6 @@ def run_bandits(config: BanditBaselinesConfig, run_dir: RunDir, resume: bool = F
         "seconds": round(time.perf_counter() - t0, 2), "config": cfg.to_dict(config),
     }
     run_dir.write_results(results)
-    report(run_dir)
     return results
 
 
@@ -137,7 +135,6 @@ def run_mdps(config: MDPBaselinesConfig, run_dir: RunDir, resume: bool = False) 
         "seconds": round(time.perf_counter() - t0, 2), "config": cfg.to_dict(config),
     }
     run_dir.write_results(results)
-    report(run_dir)
     return results
 
 

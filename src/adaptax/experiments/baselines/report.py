@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from adaptax.experiments.baselines.figures import baseline_bars
+from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import describe_split
 from adaptax.reporting import figures_markdown, fmt, fmt_hparams, table
 from adaptax.storage.runs import RunDir
 
 
-def report(run_dir: RunDir) -> str:
+def report(run_dir: RunDir, experiment: Experiment) -> str:
     """Writes ``report.md`` and the figure from ``results.json``; returns the markdown."""
-    from adaptax.experiments.baselines import EXPERIMENTS  # the package, loaded by now
 
     results = run_dir.read_results()
     figure = baseline_bars(results, run_dir.figures_dir)
@@ -33,7 +33,7 @@ def report(run_dir: RunDir) -> str:
         if cell.get("paper") is not None and not cell.get("within_2se")
     ]
     title = "RL² Table 1 — bandits" if "bandits" in results["experiment"] else "RL² Table 2 — MDPs"
-    command = EXPERIMENTS[results["experiment"]].command_of(run_dir.read_config(),
+    command = experiment.command_of(run_dir.read_config(),
                                                            always=("mode",))
     text = f"""# {title}: the classical baselines ({results['mode']} mode)
 

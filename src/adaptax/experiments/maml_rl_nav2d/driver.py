@@ -23,7 +23,6 @@ import numpy as np
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.experiments import config as cfg
 from adaptax.experiments.maml_rl_nav2d.config import EVAL_KEYS, METHODS, NAME, PAPER, Nav2DConfig
-from adaptax.experiments.maml_rl_nav2d.report import report
 from adaptax.experiments.protocol import compare, split_instances, split_record
 from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
@@ -79,7 +78,7 @@ def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.
 
 
 def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
-    """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures.
+    """Trains every method, evaluates, writes ``results.json`` (the report is drawn from it).
 
     With ``seeds`` = N > 1, seeds ``seed … seed + N − 1`` train together in one compiled run
     per method (`seeds.batched`), each is evaluated as a single-seed run would be, and the
@@ -132,7 +131,6 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
     results.update(experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
                    training_curves=_curves(run_dir), config=cfg.to_dict(config))
     run_dir.write_results(results)
-    report(run_dir)
     return results
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.maml_rl_nav2d.config import METHODS, PAPER
 from adaptax.experiments.maml_rl_nav2d.figures import nav2d_figures
 from adaptax.experiments.protocol import describe_split
@@ -49,9 +50,8 @@ def results_table(results: dict[str, Any], preset: str = "") -> str:
     return table(head, rows)
 
 
-def report(run_dir: RunDir) -> str:
+def report(run_dir: RunDir, experiment: Experiment) -> str:
     """Writes ``report.md`` and the figures from ``results.json``; returns the markdown."""
-    from adaptax.experiments.maml_rl_nav2d import EXPERIMENT  # the package, loaded by now
 
     results = run_dir.read_results()
     run_config = run_dir.read_config()
@@ -74,7 +74,7 @@ def report(run_dir: RunDir) -> str:
     where = (describe_split("test", test["num"]) if test else f"{results['eval_tasks']} goals")
     text = f"""# MAML-RL — 2D navigation
 
-Command: `{EXPERIMENT.command_of(run_config)}`
+Command: `{experiment.command_of(run_config)}`
 {_comparable_note(c)}
 Policy Gaussian MLP 2-{'-'.join(map(str, c['hidden']))}-2 ReLU, state-independent log σ.
 Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories × horizon

@@ -27,7 +27,6 @@ from adaptax.experiments.maml_sinusoid.config import (
     REFERENCE_K10,
     SinusoidConfig,
 )
-from adaptax.experiments.maml_sinusoid.report import report
 from adaptax.experiments.protocol import split_key, split_start
 from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
@@ -78,7 +77,7 @@ def _objective(method: str, config: SinusoidConfig, loss, oracle_loss):
 
 
 def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
-    """Trains every method, evaluates, writes ``results.json``, ``report.md`` and figures.
+    """Trains every method, evaluates, writes ``results.json`` (the report is drawn from it).
 
     With ``seeds`` = N > 1, seeds ``seed … seed + N − 1`` train together in one compiled run
     per method (`seeds.batched`), each is evaluated as a single-seed run would be, and the
@@ -127,7 +126,6 @@ def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[s
         reference_k10=REFERENCE_K10, config=cfg.to_dict(config),
     )
     run_dir.write_results(results)
-    report(run_dir)
     return results
 
 

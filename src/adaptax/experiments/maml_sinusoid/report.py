@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.maml_sinusoid.figures import sinusoid_figures
 from adaptax.reporting import (
     figures_markdown,
@@ -24,14 +25,13 @@ from adaptax.reporting import (
 from adaptax.storage.runs import RunDir
 
 
-def report(run_dir: RunDir) -> str:
+def report(run_dir: RunDir, experiment: Experiment) -> str:
     """Writes ``report.md`` and the figures from ``results.json``; returns the markdown."""
-    from adaptax.experiments.maml_sinusoid import EXPERIMENT  # the package, loaded by now
 
     results = run_dir.read_results()
     figures = sinusoid_figures(results, run_dir.figures_dir)
     run_config = run_dir.read_config()
-    text = sinusoid_report(results, run_config, figures, EXPERIMENT.command_of(run_config))
+    text = sinusoid_report(results, run_config, figures, experiment.command_of(run_config))
     run_dir.write_report(text)
     return text
 

@@ -38,7 +38,6 @@ from adaptax.experiments.rl2.config import (
     devices_of,
     training_budget,
 )
-from adaptax.experiments.rl2.report import report
 from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.parallel import data_mesh, on
@@ -60,7 +59,7 @@ def settings_of(config: _Common, trials: int, iterations: int = 0) -> RL2Setting
 
 
 def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
-    """Meta-trains RL², evaluates on the fixed instances, writes results.json and report.md."""
+    """Meta-trains RL², evaluates on the fixed instances, writes results.json."""
     name, env, episodes, setting, paper = _setting(config)
     steps_per_trial = trial_length(env, episodes)
     trials = batch_size(config, steps_per_trial)
@@ -150,7 +149,6 @@ def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any
         "config": cfg.to_dict(config),
     }
     run_dir.write_results(results)
-    report(run_dir)
     return results
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adaptax.experiments.experiment import Experiment
 from adaptax.experiments.protocol import describe_split
 from adaptax.experiments.rl2.figures import learning_curve
 from adaptax.reporting import (
@@ -23,9 +24,8 @@ from adaptax.reporting import (
 from adaptax.storage.runs import RunDir
 
 
-def report(run_dir: RunDir) -> str:
+def report(run_dir: RunDir, experiment: Experiment) -> str:
     """Writes ``report.md`` and the learning-curve figure from ``results.json``."""
-    from adaptax.experiments.rl2 import EXPERIMENTS  # the package, loaded by now
 
     results = run_dir.read_results()
     run_config = run_dir.read_config()
@@ -34,7 +34,7 @@ def report(run_dir: RunDir) -> str:
     splits = results.get("splits", {})
     test, val = splits.get("test"), splits.get("validation")
     where = describe_split("test", test["num"]) if test else f"{r['eval_tasks']} instances"
-    command = EXPERIMENTS[results["experiment"]].command_of(
+    command = experiment.command_of(
         run_config, always=tuple(results["setting"]))
     validation = results.get("validation")
     val_text = (f"RL² on the {describe_split('validation', val['num'])} (where settings are "
