@@ -76,6 +76,29 @@ def _check_type(name: str, value: Any, tp: Any) -> Any:
     return value
 
 
+def settings_from(settings_cls: type, config: Any, **overrides: Any) -> Any:
+    """An algorithm's settings from an experiment's config: every field of ``settings_cls`` that
+    the config has under the same name takes the config's value, then ``overrides`` apply (what
+    the config names otherwise, or has no key for).
+
+    Example:
+      >>> @dataclasses.dataclass(frozen=True)
+      ... class Settings:
+      ...     lr: float = 0.1
+      ...     batch: int = 8
+      >>> @dataclasses.dataclass(frozen=True)
+      ... class Config:
+      ...     lr: float = 0.01
+      ...     seed: int = 0
+      >>> settings_from(Settings, Config(), batch=4)
+      Settings(lr=0.01, batch=4)
+    """
+    names = {f.name for f in dataclasses.fields(settings_cls)}
+    shared = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+              if f.name in names}
+    return settings_cls(**(shared | overrides))
+
+
 def validate(config: Any) -> None:
     """Checks every field's type and range; raises :class:`ConfigError` in one line."""
     hints = _field_types(type(config))

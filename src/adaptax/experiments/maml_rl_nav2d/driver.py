@@ -61,18 +61,16 @@ def _keys(seed: int) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=32)
+@functools.cache
 def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.MAMLRL:
     """The MAML-RL algorithm of every phase (``inner_steps`` 0: TRPO with no inner step, as the
-    pretrained and oracle policies train) and of every evaluation at first step size ``lr``."""
+    pretrained and oracle policies train) and of every evaluation at first step size ``lr``;
+    built once per setting, so the jitted functions that close over it compile once."""
     net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
-    return mr.MAMLRL(
-        Navigation2D(oracle=oracle, horizon=config.horizon), net.apply,
-        meta_batch=config.meta_batch, num_trajs=config.num_trajs, horizon=config.horizon,
-        inner_lr=lr, inner_steps=inner_steps, later_lr_factor=config.later_lr_factor,
-        meta_objective=config.meta_objective, inner_estimator=config.inner_estimator,
-        max_kl=config.max_kl, cg_iters=config.cg_iters, damping=config.damping, hvp=config.hvp,
+    return cfg.settings_from(
+        mr.MAMLRL, config, env=Navigation2D(oracle=oracle, horizon=config.horizon),
+        apply_fn=net.apply, inner_lr=lr, inner_steps=inner_steps,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
-        fvp_subsample_by=config.fvp_subsample_by,
         measured_step=config.measured_step and config.hvp == "gauss_newton",
     )
 

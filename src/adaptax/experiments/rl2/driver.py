@@ -47,15 +47,8 @@ from adaptax.storage.runs import RunDir
 
 def settings_of(config: _Common, trials: int, iterations: int = 0) -> RL2Settings:
     """The learner's `RL2Settings` for a config (`iterations`: the budget, for `lr_anneal`)."""
-    return RL2Settings(
-        hidden_size=config.hidden_size, embed_size=config.embed_size, trials_per_batch=trials,
-        algorithm=config.algorithm, gamma=config.gamma, lam=config.lam, lr=config.lr,
-        epochs=config.epochs, minibatches=config.minibatches, clip_eps=config.clip_eps,
-        ent_coef=config.ent_coef, max_kl=config.max_kl, value_steps=config.value_steps,
-        value_norm=config.value_norm, time_feature=config.time_feature,
-        lr_anneal_iterations=iterations if config.lr_anneal else 0,
-        shared_torso=config.shared_torso,
-    )
+    return cfg.settings_from(RL2Settings, config, trials_per_batch=trials,
+                             lr_anneal_iterations=iterations if config.lr_anneal else 0)
 
 
 def run(config: _Common, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
