@@ -91,3 +91,38 @@ def test_drawing_tasks_inside_each_iteration_gives_the_same_numbers():
         runs.append(trainer.run(trainer.init(jax.random.PRNGKey(0), params), 20))
     for a, b in zip(jax.tree.leaves(runs[0]), jax.tree.leaves(runs[1]), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+
+
+def test_a_loss_with_accuracy_trains_as_without_and_reports_accuracy():
+    # Two identical pools, the label readable from the first pixel: MAML with a loss that also
+    # returns the query accuracy follows the plain loss's trajectory, and its metrics and
+    # adaptation curve carry the accuracy, which rises from chance.
+    net = Conv4(classes=3, filters=4, norm="none")
+
+    def loss(p, b):
+        return optax.softmax_cross_entropy_with_integer_labels(net.apply(p, b.x), b.y).mean()
+
+    def loss_acc(p, b):
+        logits = net.apply(p, b.x)
+        acc = jnp.mean(jnp.argmax(logits, -1) == b.y)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, b.y).mean(), acc
+
+    pool = _pool(classes=6, examples=4, size=8)
+    sample = lambda k: fewshot.sample_tasks(k, pool, 4, 3, 1, 2)  # noqa: E731
+    init = lambda k: net.init(k, jnp.zeros((1, 8, 8, 1)))  # noqa: E731
+    plain = maml.make_meta_trainer(maml.maml_objective(loss, lr=0.4), sample, optax.adam(1e-2),
+                                   init, presample=False)
+    aux = maml.make_meta_trainer(maml.maml_objective(loss_acc, lr=0.4, has_aux=True), sample,
+                                 optax.adam(1e-2), init, presample=False, has_aux=True)
+    s1, m1 = plain.run(plain.init(jax.random.PRNGKey(0)), 30)
+    s2, m2 = aux.run(aux.init(jax.random.PRNGKey(0)), 30)
+    np.testing.assert_allclose(np.asarray(m1.loss), np.asarray(m2.loss), rtol=1e-5)
+    assert m1.aux is None and m2.aux.shape == (30,)
+    assert 0.0 <= float(m2.aux.min()) and float(m2.aux.max()) <= 1.0
+    assert float(m2.aux[-10:].mean()) > float(m2.aux[:3].mean())
+    task = jax.tree.map(lambda x: x[0], sample(jax.random.PRNGKey(9)))
+    losses, accs = maml.adaptation_curve(loss_acc, s2.params, task.support, task.query, lr=0.4,
+                                         steps=2, has_aux=True)
+    assert losses.shape == accs.shape == (3,)
+    np.testing.assert_allclose(losses, maml.adaptation_curve(
+        loss, s1.params, task.support, task.query, lr=0.4, steps=2), rtol=1e-4)

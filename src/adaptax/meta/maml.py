@@ -36,6 +36,14 @@ def _scale(lr: float | PyTree, grads: PyTree) -> PyTree:
     return jax.tree_util.tree_map(lambda a, g: a * g, lr, grads)
 
 
+def _grad(loss: LossFn, has_aux: bool) -> Callable[[Params, Any], PyTree]:
+    """The gradient of ``loss`` in its parameters (an aux output dropped)."""
+    if not has_aux:
+        return jax.grad(loss)
+    grad = jax.grad(loss, has_aux=True)
+    return lambda p, batch: grad(p, batch)[0]
+
+
 def adapt(
     loss: LossFn,
     params: Params,
@@ -44,6 +52,7 @@ def adapt(
     lr: float | PyTree,
     steps: int = 1,
     first_order: bool = False,
+    has_aux: bool = False,
 ) -> Params:
     """Adapts ``params`` to one task by ``steps`` steps of gradient descent on ``batch``.
 
@@ -63,6 +72,7 @@ def adapt(
         rates (Meta-SGD, Li et al. 2017: make it part of what you differentiate).
       steps: number of inner steps (a Python int ≥ 0; 0 returns ``params``).
       first_order: treat the inner gradients as constants.
+      has_aux: ``loss`` returns ``(scalar, aux)`` (e.g. accuracy); the aux is ignored here.
 
     Returns:
       The adapted parameters, a pytree shaped like ``params``.
@@ -75,7 +85,7 @@ def adapt(
     """
     if not isinstance(steps, int) or steps < 0:
         raise ValueError(f"adapt: steps must be an int >= 0, got {steps!r}")
-    grad_fn = jax.grad(loss)
+    grad_fn = _grad(loss, has_aux)
 
     def one_step(p: Params) -> Params:
         g = grad_fn(p, batch)
@@ -97,7 +107,8 @@ def meta_loss(
     lr: float | PyTree,
     steps: int = 1,
     first_order: bool = False,
-) -> jax.Array:
+    has_aux: bool = False,
+) -> Any:
     """The MAML objective for one task: query loss after adapting on the support batch.
 
     L_meta(θ) = L(θ'; query),  θ' = adapt(θ; support)   (Finn et al. 2017, Eq. 2 for one task).
@@ -110,10 +121,10 @@ def meta_loss(
       params: the meta-parameters θ (any pytree).
       support: the task's adaptation batch.
       query: the task's evaluation batch.
-      lr, steps, first_order: as in :func:`adapt`.
+      lr, steps, first_order, has_aux: as in :func:`adapt`.
 
     Returns:
-      A scalar.
+      A scalar; with ``has_aux``, ``(scalar, aux)`` of the query batch.
 
     Example::
 
@@ -123,13 +134,15 @@ def meta_loss(
       >>> round(float(g["w"]), 4)      # 2(w' − 1) · dw'/dw = 2 · (0.2 − 1) · (1 − 2α)
       -1.28
     """
-    adapted = adapt(loss, params, support, lr=lr, steps=steps, first_order=first_order)
+    adapted = adapt(loss, params, support, lr=lr, steps=steps, first_order=first_order,
+                    has_aux=has_aux)
     return loss(adapted, query)
 
 
 def maml_objective(
-    loss: LossFn, *, lr: float | PyTree, steps: int = 1, first_order: bool = False
-) -> Callable[[Params, Any], jax.Array]:
+    loss: LossFn, *, lr: float | PyTree, steps: int = 1, first_order: bool = False,
+    has_aux: bool = False,
+) -> Callable[[Params, Any], Any]:
     """A per-task objective ``(params, task) -> scalar`` for :func:`make_meta_trainer`.
 
     ``task`` has ``support`` and ``query`` attributes (e.g. :class:`adaptax.types.TaskBatch`) or
@@ -138,11 +151,10 @@ def maml_objective(
     ``lambda p, task: meta_loss(loss, p["net"], task.support, task.query, lr=p["lr"])``.
     """
 
-    def objective(params: Params, task: Any) -> jax.Array:
+    def objective(params: Params, task: Any) -> Any:
         support, query = support_and_query(task)
-        return meta_loss(
-            loss, params, support, query, lr=lr, steps=steps, first_order=first_order
-        )
+        return meta_loss(loss, params, support, query, lr=lr, steps=steps,
+                         first_order=first_order, has_aux=has_aux)
 
     return objective
 
@@ -177,6 +189,7 @@ class MetaMetrics(NamedTuple):
 
     loss: jax.Array  # mean objective over the meta-batch, before the update
     grad_norm: jax.Array
+    aux: Any = None  # with has_aux: the objective's aux averaged over the meta-batch
 
 
 def make_meta_trainer(
@@ -185,6 +198,7 @@ def make_meta_trainer(
     optimizer: optax.GradientTransformation,
     init_params: Callable[[PRNGKey], Params] | None = None,
     presample: bool = True,
+    has_aux: bool = False,
 ) -> Learner:
     """Builds MAML's meta-training as a :class:`~adaptax.types.Learner`.
 
@@ -210,6 +224,9 @@ def make_meta_trainer(
         the scan (fastest for small tasks such as sinusoids); ``False`` draws them inside each
         iteration, so a chunk never holds more than one meta-batch (images). The same keys,
         hence the same tasks and numbers, either way.
+      has_aux: ``objective`` returns ``(scalar, aux)``, e.g. ``maml_objective(...,
+        has_aux=True)`` over a loss that also returns the query accuracy; the metrics carry
+        the aux averaged over the meta-batch (``MetaMetrics.aux``).
 
     Returns:
       A :class:`~adaptax.types.Learner`.
@@ -222,8 +239,10 @@ def make_meta_trainer(
       >>> state, metrics = trainer.run(state, 1000)  # doctest: +SKIP
     """
 
-    def batch_objective(params: Params, tasks: Any) -> jax.Array:
-        return jnp.mean(jax.vmap(objective, in_axes=(None, 0))(params, tasks))
+    def batch_objective(params: Params, tasks: Any) -> tuple[jax.Array, Any]:
+        out = jax.vmap(objective, in_axes=(None, 0))(params, tasks)
+        values, aux = out if has_aux else (out, None)
+        return jnp.mean(values), jax.tree.map(lambda a: jnp.mean(a, axis=0), aux)
 
     def init(key: PRNGKey, params: Params | None = None) -> MetaTrainState:
         if params is None:
@@ -234,10 +253,11 @@ def make_meta_trainer(
 
     def update(state: MetaTrainState, tasks: Any, key: PRNGKey) -> tuple[MetaTrainState,
                                                                          MetaMetrics]:
-        value, grads = jax.value_and_grad(batch_objective)(state.params, tasks)
+        (value, aux), grads = jax.value_and_grad(batch_objective, has_aux=True)(state.params,
+                                                                                tasks)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = MetaMetrics(value, optax.tree.norm(grads))
+        metrics = MetaMetrics(value, optax.tree.norm(grads), aux)
         return MetaTrainState(params, opt_state, state.step + 1, key), metrics
 
     def step(state: MetaTrainState) -> tuple[MetaTrainState, MetaMetrics]:
@@ -270,7 +290,8 @@ def adaptation_curve(
     lr: float | PyTree,
     steps: int,
     later_lr: float | PyTree | None = None,
-) -> jax.Array:
+    has_aux: bool = False,
+) -> Any:
     """Query loss after 0, 1, …, ``steps`` inner steps on ``support`` (one task; vmap for many).
 
     This is the evaluation protocol of the MAML code: adapt on the same K support points step
@@ -281,15 +302,17 @@ def adaptation_curve(
       lr: the step size of the first step.
       steps: the number of steps (≥ 0).
       later_lr: the step size of steps 2, 3, … (default: ``lr``).
+      has_aux: ``loss`` returns ``(scalar, aux)``.
 
     Returns:
-      An array ``[steps + 1]``: entry j is the query loss after j steps.
+      An array ``[steps + 1]``: entry j is the query loss after j steps; with ``has_aux``,
+      ``(losses, aux)`` with the aux of every step stacked the same way (e.g. accuracy).
     """
-    grad_fn = jax.grad(loss)
+    grad_fn = _grad(loss, has_aux)
     later = lr if later_lr is None else later_lr
-    losses = [loss(params, query)]
+    outs = [loss(params, query)]
     for j in range(steps):
         g = grad_fn(params, support)
         params = jax.tree_util.tree_map(jnp.subtract, params, _scale(lr if j == 0 else later, g))
-        losses.append(loss(params, query))
-    return jnp.stack(losses)
+        outs.append(loss(params, query))
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
