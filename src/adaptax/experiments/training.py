@@ -50,6 +50,24 @@ class PhaseResult(NamedTuple):
     final_loss: float
 
 
+def _fields(metrics: Any) -> list[tuple[str, Any]]:
+    """A metrics NamedTuple's arrays by name: a None field is left out, a dict or NamedTuple
+    field (e.g. MAML's aux) gives ``field_key`` entries.
+
+    Example:
+      >>> from adaptax.meta.maml import MetaMetrics
+      >>> [k for k, _ in _fields(MetaMetrics(1.0, 2.0, {"accuracy": 0.5}))]
+      ['loss', 'grad_norm', 'aux_accuracy']
+    """
+    out = []
+    for name, value in metrics._asdict().items():
+        for path, leaf in jax.tree_util.tree_flatten_with_path(value)[0]:
+            keys = [str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k))))
+                    for k in path]
+            out.append(("_".join([name, *keys]), leaf))
+    return out
+
+
 def train_phase(
     run: RunDir,
     *,
@@ -137,7 +155,7 @@ def train_phase(
             checkpoint.save(run.checkpoint_dir, phase, state, step=step, experiment=experiment,
                             config_hash=config_hash)
             record = {"phase": phase, "step": step, "seconds": round(dt, 4)}
-            for name, value in metrics._asdict().items():
+            for name, value in _fields(metrics):
                 record[name] = float(np.mean(np.asarray(value)))
             record[f"{monitor}_last"] = last
             if values.ndim > 1:
