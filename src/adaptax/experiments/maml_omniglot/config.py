@@ -1,0 +1,106 @@
+"""Settings of the ``maml-omniglot`` experiment: the config, its presets and the published
+numbers (MAML's Table 1 cells and the references of Lake's one-shot benchmark).
+
+Example:
+  >>> from adaptax.experiments import config as cfg
+  >>> c = cfg.apply_overrides(OmniglotConfig(), PRESETS["paper-20w1s"])
+  >>> c.way, c.shot, c.inner_steps, c.meta_batch, c.split
+  (20, 1, 5, 16, 'paper')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from adaptax.errors import ConfigError
+from adaptax.experiments import config as cfg
+from adaptax.experiments.config import param
+from adaptax.experiments.seeds import SEEDS_HELP
+
+NAME = "maml-omniglot"
+METHODS = ("maml", "fomaml")
+
+# REFERENCE.md "MAML — few-shot classification": Table 1, accuracy % ± 95% interval.
+PAPER = {
+    "source": "Finn et al. 2017, Table 1 (Omniglot, 1200 / 423 characters, 60,000 iterations)",
+    "cells": {"5-1": [98.7, 0.4], "5-5": [99.9, 0.1], "20-1": [95.8, 0.3], "20-5": [98.9, 0.2]},
+}
+# data/omniglot/SOURCE.md: error rates % on the 20 runs of the 20-way one-shot benchmark.
+LAKE = {
+    "source": "Lake et al. 2015 (Science) and the Omniglot repository's demo",
+    "references": {"nearest neighbour (modified Hausdorff distance)": 38.8,
+                   "people": 4.5, "Bayesian program learning": 3.3},
+}
+
+# config keys that change only the evaluation (`adaptax resume RUN --set KEY=VALUE`)
+EVAL_KEYS = ("eval_tasks", "validation_tasks", "eval_steps")
+
+
+@dataclasses.dataclass(frozen=True)
+class OmniglotConfig:
+    """Settings of ``maml-omniglot``; the defaults are the ``default`` preset."""
+
+    seed: int = param(0, "PRNG seed for initialisation and training tasks", min=0)
+    seeds: int = param(1, SEEDS_HELP, min=1)
+    data: str = param(
+        "shipped", "'shipped' (the real subset in data/omniglot: two small background sets and "
+        "Lake's 20 runs) or a folder holding images_background and images_evaluation (zips or "
+        "unpacked) of the full Omniglot")
+    split: str = param(
+        "background", "'background': train on background alphabets, test on evaluation "
+        "alphabets and Lake's runs; 'paper': MAML's 1200 / 423 characters of both sets",
+        choices=("background", "paper"))
+    way: int = param(20, "classes per task N", min=2)
+    shot: int = param(1, "support drawings per class K", min=1, max=19)
+    query: int = param(1, "query drawings per class, in training and test tasks", min=1, max=19)
+    methods: tuple[str, ...] = param(("maml",), "methods to train and evaluate",
+                                     choices=METHODS, unique=True)
+    inner_lr: float = param(0.1, "inner step size alpha, also at test (paper: 0.4 5-way, 0.1 "
+                            "20-way)", min=0, min_exclusive=True)
+    inner_steps: int = param(1, "inner steps in training (paper: 1 5-way, 5 20-way)", min=1,
+                             max=20)
+    eval_steps: int = param(5, "inner steps at test: accuracy after 0…eval_steps (paper: 3 "
+                            "5-way, 5 20-way)", min=1, max=50)
+    meta_batch: int = param(8, "tasks per meta-iteration (paper: 32 5-way, 16 20-way)", min=1)
+    meta_lr: float = param(1e-3, "Adam meta step size beta (paper: 1e-3)", min=0,
+                           min_exclusive=True)
+    iterations: int = param(400, "meta-iterations per method (paper: 60,000)", min=1)
+    filters: int = param(64, "filters of each Conv4 layer (paper: 64)", min=1)
+    rotations: bool = param(True, "turn each training class by a random multiple of 90° per "
+                            "task (the paper's rotations as new classes)")
+    validation_classes: int = param(30, "training characters held out for validation (every "
+                                    "choice is made there)", min=1)
+    eval_tasks: int = param(600, "test tasks (paper: 600)", min=2)
+    validation_tasks: int = param(200, "validation tasks", min=2)
+    chunk: int = param(50, "iterations per compiled dispatch, checkpoint and log line", min=1)
+
+    def __post_init__(self) -> None:
+        cfg.validate(self)
+        if self.shot + self.query > 20:
+            raise ConfigError(f"shot + query = {self.shot + self.query} drawings per class; an "
+                              "Omniglot character has 20")
+        if self.data == "shipped" and self.split == "paper":
+            raise ConfigError("split=paper needs the full Omniglot: --set data=FOLDER with "
+                              "images_background and images_evaluation (zips or folders)")
+
+
+# the full Omniglot in ./omniglot (or --set data=FOLDER)
+_PAPER = {"data": "omniglot", "split": "paper", "iterations": 60_000, "chunk": 500,
+          "eval_tasks": 600, "validation_classes": 100}
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"way": 5, "filters": 8, "meta_batch": 2, "iterations": 20, "chunk": 10,
+              "eval_tasks": 20, "validation_tasks": 20, "eval_steps": 2, "inner_lr": 0.4},
+    # minutes on 2 CPU cores: the shipped subset, 20-way 1-shot (so Lake's runs are scored)
+    "default": {},
+    # the shipped subset, long enough to be judged on Lake's runs (hours on 2 CPU cores)
+    "lake": {"iterations": 6_000, "chunk": 200, "meta_batch": 8},
+    "paper-5w1s": {**_PAPER, "way": 5, "shot": 1, "inner_lr": 0.4, "inner_steps": 1,
+                   "eval_steps": 3, "meta_batch": 32},
+    "paper-5w5s": {**_PAPER, "way": 5, "shot": 5, "inner_lr": 0.4, "inner_steps": 1,
+                   "eval_steps": 3, "meta_batch": 32},
+    "paper-20w1s": {**_PAPER, "way": 20, "shot": 1, "inner_lr": 0.1, "inner_steps": 5,
+                    "eval_steps": 5, "meta_batch": 16},
+    "paper-20w5s": {**_PAPER, "way": 20, "shot": 5, "inner_lr": 0.1, "inner_steps": 5,
+                    "eval_steps": 5, "meta_batch": 16},
+}
