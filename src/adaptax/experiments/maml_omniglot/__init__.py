@@ -1,9 +1,10 @@
 """MAML on Omniglot: few-shot classification (Table 1 of Finn et al. 2017) and Lake's 20-way
 one-shot benchmark on real data.
 
-``adaptax run maml-omniglot`` trains on the shipped subset for minutes and scores Lake's 20 runs;
-``--preset lake`` trains for longer; ``--preset paper-5w1s`` (``-5w5s``, ``-20w1s``, ``-20w5s``)
-runs a cell of the paper's table on the full Omniglot (``--set data=FOLDER``).
+``adaptax run maml-omniglot`` trains on the shipped subset for minutes and scores Lake's 20
+runs; ``--preset long`` trains for about an hour; ``--preset paper-5w1s`` (``-5w5s``,
+``-20w1s``, ``-20w5s``) runs a cell of the paper's table on the full Omniglot (``--set
+data=FOLDER``).
 
 Read in order: ``config.py`` (settings, presets, published numbers), ``data.py`` (the character
 pools), ``driver.py`` (training and evaluation, ``results.json``), ``report.py`` and
