@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/rl2_devices.py --devices 2
 	$(BIN)/python benchmarks/seeds.py
 	$(BIN)/python benchmarks/fewshot_conv.py
+	$(BIN)/python benchmarks/fewshot_maml.py
 	$(BIN)/python benchmarks/maml_rl.py --devices 2
 	$(BIN)/python benchmarks/baselines.py --preset paper
 
