@@ -27,7 +27,7 @@ from adaptax.experiments.protocol import compare, split_instances, split_record
 from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
-from adaptax.parallel import auto_devices, data_mesh, on
+from adaptax.parallel import auto_devices, data_mesh, on, shard_batch
 from adaptax.reporting import label
 from adaptax.rl import maml_rl as mr
 from adaptax.rl.losses import gaussian_kl, masked_mean
@@ -122,7 +122,7 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
             "iterations_per_second": round(result.iters_per_second, 4),
             "devices": mesh.size,
         }
-    per_seed = [evaluate(config, one, k) for one, k in zip(trained, keys, strict=True)]
+    per_seed = [evaluate(config, one, k, mesh) for one, k in zip(trained, keys, strict=True)]
     results = combine(per_seed, seeds)
     if len(seeds) > 1:  # MAML against the baselines on each goal's seed-averaged return
         results["comparisons"] = _comparisons(results["methods"])
@@ -143,9 +143,10 @@ def _curves(run_dir: RunDir) -> dict[str, Any]:
     return out
 
 
-def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
-             ) -> dict[str, Any]:
-    """Returns after 0…eval_steps steps on the test goals, mean ± standard error."""
+def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
+             mesh: Any = None) -> dict[str, Any]:
+    """Returns after 0…eval_steps steps on the test goals, mean ± standard error (the goals
+    split across ``mesh``'s devices when one is given)."""
     steps = config.eval_steps
     env = Navigation2D(horizon=config.horizon)
     tasks = split_instances(env, "test", config.eval_tasks)
@@ -154,7 +155,7 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
     def curves(algo: mr.MAMLRL, params: Any, n_steps: int, task_batch: Any,
                lr: float = 0.0) -> np.ndarray:
         sizes = jnp.asarray(algo.step_sizes(n_steps), jnp.float32) * (lr / algo.inner_lr)
-        fn = _curve_fn(algo, n_steps, config.eval_trajs)  # step sizes traced: one compile
+        fn = on(mesh, _curve_fn(algo, n_steps, config.eval_trajs))  # sizes traced: one compile
         return np.asarray(fn(params, task_batch, task_keys, sizes))
 
     def summary(curve: np.ndarray) -> dict[str, list[float]]:
@@ -167,7 +168,7 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
     diagnostics: dict[str, Any] = {}
     if {"pretrained", "random"} & set(trained):
         progress(f"choosing fine-tuning step sizes on {config.validation_tasks} validation goals")
-    selection = {m: choose_finetune_lr(config, trained[m], keys["select"])
+    selection = {m: choose_finetune_lr(config, trained[m], keys["select"], mesh)
                  for m in ("pretrained", "random") if m in trained}
     lrs = {m: selection[m]["chosen"] if m in selection else config.inner_lr for m in trained}
     for method, params in trained.items():
@@ -180,7 +181,7 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any]
                                          tasks, lrs[method]))
         algo = _algo(config, False, 1, lrs[method])
         diagnostics[method] = _step_diagnostics(algo, params, tasks, task_keys, steps,
-                                                config.eval_trajs)
+                                                config.eval_trajs, mesh)
     return {
         "schema": "adaptax.maml-rl-nav2d.results/1",
         "metric": "undiscounted return per trajectory (horizon steps) after j policy-gradient "
@@ -217,7 +218,8 @@ def _comparisons(methods: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any) -> dict[str, Any]:
+def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any,
+                       mesh: Any = None) -> dict[str, Any]:
     """The fine-tuning step size α of a non-meta-learned policy, chosen on held-out goals.
 
         α* = argmax_{α ∈ finetune_lrs} mean_{goals, j = 1…eval_steps} R_j(α),
@@ -234,7 +236,7 @@ def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any) -> dict[str, 
     goals = split_instances(env, "validation", config.validation_tasks)
     keys = jax.random.split(key, config.validation_tasks)
     algo = _algo(config, False, 1, config.inner_lr)
-    curve_fn = _curve_fn(algo, config.eval_steps, config.eval_trajs)  # shared with `evaluate`
+    curve_fn = on(mesh, _curve_fn(algo, config.eval_steps, config.eval_trajs))  # as `evaluate`
     unit = jnp.asarray(algo.step_sizes(config.eval_steps), jnp.float32) / config.inner_lr
     scores = np.asarray([np.mean(np.asarray(curve_fn(params, goals, keys, lr * unit))[:, 1:])
                          for lr in config.finetune_lrs])
@@ -245,16 +247,20 @@ def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any) -> dict[str, 
 
 @functools.lru_cache(maxsize=32)
 def _curve_fn(algo: mr.MAMLRL, n_steps: int, num_trajs: int):
-    """Returns after 0…n_steps steps, vmapped over tasks; the step sizes are a traced input."""
-    return jax.jit(jax.vmap(lambda p, t, k, sizes: mr.adaptation_returns(
+    """Returns after 0…n_steps steps, vmapped over tasks (split across a mesh's devices); the
+    step sizes are a traced input."""
+    one = jax.vmap(lambda p, t, k, sizes: mr.adaptation_returns(
         algo, p, t, k, n_steps, num_trajs, tuple(sizes[j] for j in range(n_steps))),
-        (None, 0, 0, None)))
+        (None, 0, 0, None))
+    return jax.jit(lambda p, t, k, sizes: one(p, *shard_batch((t, k)), sizes))
 
 
-def _step_diagnostics(algo, params, tasks, task_keys, steps, num_trajs) -> dict[str, Any]:
+def _step_diagnostics(algo, params, tasks, task_keys, steps, num_trajs,
+                      mesh: Any = None) -> dict[str, Any]:
     """Per step j: the policy σ, the KL step j moves the policy, the inner-gradient norm, and the
     advantage scale s_j of its batch (the std that rllab divides by)."""
-    d = np.asarray(_diagnostics_fn(algo, steps, num_trajs)(params, tasks, task_keys)).mean(0)
+    fn = on(mesh, _diagnostics_fn(algo, steps, num_trajs))
+    d = np.asarray(fn(params, tasks, task_keys)).mean(0)
     return {"std": d[:, 0].tolist(), "step_kl": d[:, 1].tolist(), "grad_norm": d[:, 2].tolist(),
             "adv_std": d[:, 3].tolist()}
 
@@ -276,7 +282,8 @@ def _diagnostics_fn(algo: mr.MAMLRL, steps: int, num_trajs: int):
             out.append(jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm, batch.adv_scale[0]]))
         return jnp.stack(out)
 
-    return jax.jit(jax.vmap(one, (None, 0, 0)))
+    per_task = jax.vmap(one, (None, 0, 0))
+    return jax.jit(lambda p, t, k: per_task(p, *shard_batch((t, k))))
 
 
 def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, float],
