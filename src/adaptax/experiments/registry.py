@@ -18,7 +18,8 @@ from adaptax.experiments.experiment import Experiment
 _MODULES = {
     "baselines-bandits": "adaptax.experiments.baselines",
     "baselines-mdps": "adaptax.experiments.baselines",
-    "maml-omniglot": "adaptax.experiments.maml_omniglot",
+    "maml-miniimagenet": "adaptax.experiments.maml_fewshot",
+    "maml-omniglot": "adaptax.experiments.maml_fewshot",
     "maml-rl-nav2d": "adaptax.experiments.maml_rl_nav2d",
     "maml-sinusoid": "adaptax.experiments.maml_sinusoid",
     "rl2-bandits": "adaptax.experiments.rl2",

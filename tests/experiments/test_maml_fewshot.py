@@ -1,17 +1,20 @@
-"""maml-omniglot end to end on the shipped real subset: a smoke run and its report, Lake's runs
-scored as 20-way one-shot tasks, the full-set layout from folders, and one-line errors."""
+"""maml-omniglot end to end on the shipped real subset (a smoke run and its report, Lake's runs
+scored as 20-way one-shot tasks, the full-set layout from folders, one-line errors) and
+maml-miniimagenet on a tiny dataset built in its official layout."""
 
+import io
 import json
 import zipfile
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from adaptax.cli import main
 from adaptax.datasets import omniglot as og
 from adaptax.errors import ConfigError
 from adaptax.experiments import registry
-from adaptax.experiments.maml_omniglot import data as omniglot_data
+from adaptax.experiments.maml_fewshot import data as omniglot_data
 
 
 def _run(tmp_path, *args):
@@ -23,7 +26,7 @@ def _run(tmp_path, *args):
 def test_smoke_run_scores_validation_and_test_tasks_and_writes_the_report(tmp_path):
     out, r = _run(tmp_path, "--set", "methods=maml,fomaml")
     assert r["steps"] == [0, 1, 2]
-    assert r["data"]["train_characters"] == 242 - 30 and r["data"]["test_characters"] == 400
+    assert r["data"]["train_classes"] == 242 - 30 and r["data"]["test_classes"] == 400
     for method in ("maml", "fomaml"):
         for name, tasks in (("validation", 20), ("test", 20)):
             e = r["methods"][method][name]
@@ -92,3 +95,37 @@ def test_bad_settings_fail_in_one_line_naming_what_to_fix(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len([line for line in err if line.startswith("adaptax: error")]) == 1
         assert message in err[-1] and not (tmp_path / "r").exists()
+
+
+def _miniimagenet(root, classes=(6, 5, 5), per_class=3):
+    """A tiny MiniImagenet: train/val/test.csv and images/ of solid 84×84 colours."""
+    (root / "images").mkdir(parents=True)
+    for s, (split, count) in enumerate(zip(("train", "val", "test"), classes, strict=True)):
+        rows = ["filename,label"]
+        for c in range(count):
+            for i in range(per_class):
+                name = f"n{s:02d}{c:06d}{i:08d}.png"
+                rows.append(f"{name},n{s:02d}{c:06d}")
+                out = io.BytesIO()
+                Image.fromarray(np.full((84, 84, 3), (40 * c, 20 * s, 10 * i), np.uint8)).save(
+                    out, format="PNG")
+                (root / "images" / name).write_bytes(out.getvalue())
+        (root / f"{split}.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_miniimagenet_smoke_run_on_a_dataset_in_the_official_layout(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADAPTAX_CACHE", str(tmp_path / "cache"))
+    data = _miniimagenet(tmp_path / "mini")
+    out = tmp_path / "run"
+    assert main(["run", "maml-miniimagenet", "--preset", "smoke", "--set", f"data={data}",
+                 "--set", "methods=maml,fomaml", "--out", str(out)]) == 0
+    r = json.loads((out / "results.json").read_text())
+    assert r["experiment"] == "maml-miniimagenet"
+    assert r["data"]["train_classes"] == 6 and r["data"]["test_classes"] == 5
+    assert "lake" not in r["methods"]["maml"] and r["methods"]["fomaml"]["test"]["tasks"] == 10
+    # the paper's 5-way 1-shot cell for both orders, beside ours
+    assert r["paper"]["cells"] == {"maml": [48.70, 1.84], "fomaml": [48.07, 1.75]}
+    report = (out / "report.md").read_text()
+    assert "MiniImagenet 5-way 1-shot" in report and "max-pooling" in report
+    assert "48.7 ± 1.8" in report

@@ -1,7 +1,9 @@
-"""Training, evaluation and ``results.json`` of one ``maml-omniglot`` run.
+"""Training, evaluation and ``results.json`` of one ``maml-omniglot`` or ``maml-miniimagenet``
+run.
 
-Each method (MAML, first-order MAML) meta-trains Conv4 from the same initialisation on N-way
-K-shot tasks drawn inside the compiled step from the device-resident training pool, then is
+Each method (MAML, first-order MAML) meta-trains Conv4 (Omniglot: stride-2 convolutions;
+MiniImagenet: 2×2 max-pooling) from the same initialisation on N-way K-shot tasks drawn inside
+the compiled step from the device-resident training pool, then is
 scored, per seed, by adapting ``eval_steps`` steps at α on each task's support drawings and
 classifying its query drawings: on ``validation_tasks`` validation tasks, ``eval_tasks`` test
 tasks, and (20-way 1-shot, where fair) Lake's 20 runs. BatchNorm uses the statistics of the
@@ -19,8 +21,15 @@ import numpy as np
 import optax
 
 from adaptax.experiments import config as cfg
-from adaptax.experiments.maml_omniglot import data as omniglot_data
-from adaptax.experiments.maml_omniglot.config import EVAL_KEYS, LAKE, NAME, PAPER, OmniglotConfig
+from adaptax.experiments.maml_fewshot import data
+from adaptax.experiments.maml_fewshot.config import (
+    EVAL_KEYS,
+    LAKE,
+    MINIIMAGENET,
+    OMNIGLOT,
+    PAPER,
+    OmniglotConfig,
+)
 from adaptax.experiments.protocol import split_key
 from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
@@ -43,21 +52,30 @@ def _loss(net: Conv4):
     return loss
 
 
-def run(config: OmniglotConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
+def _setup(config: Any) -> tuple[str, data.Pools, Conv4]:
+    """The experiment's name, its class pools and its network."""
+    if isinstance(config, OmniglotConfig):
+        pools = data.load(config.data, config.split, config.validation_classes)
+        return OMNIGLOT, pools, Conv4(classes=config.way, filters=config.filters)
+    return MINIIMAGENET, data.load_miniimagenet(config.data), Conv4(
+        classes=config.way, filters=config.filters, downsample="max_pool")
+
+
+def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
     """Trains every method, evaluates each seed, writes ``results.json``."""
-    pools = omniglot_data.load(config.data, config.split, config.validation_classes)
-    omniglot_data.check(pools, config.way, config.shot, config.query)
-    net = Conv4(classes=config.way, filters=config.filters)
+    name, pools, net = _setup(config)
+    data.check(pools, config.way, config.shot, config.query)
     loss = _loss(net)
     pool = jnp.asarray(pools.train)
     seeds = [config.seed + i for i in range(config.seeds)]
     roots = [jax.random.PRNGKey(seed) for seed in seeds]
-    x0 = jnp.zeros((1, *pools.train.shape[2:], 1))
+    x0 = jnp.zeros((1, *pools.train.shape[2:], *((1,) if pools.train.ndim == 4 else ())))
     inits = [net.init(jax.random.fold_in(root, 0), x0) for root in roots]
+    rotations = getattr(config, "rotations", False)
 
     def sample(key: jax.Array) -> TaskBatch:
         return fewshot.sample_tasks(key, pool, config.meta_batch, config.way, config.shot,
-                                    config.query, rotations=config.rotations)
+                                    config.query, rotations=rotations)
 
     trained: list[dict[str, Any]] = [{} for _ in seeds]
     train_info: dict[str, Any] = {}
@@ -70,7 +88,7 @@ def run(config: OmniglotConfig, run_dir: RunDir, resume: bool = False) -> dict[s
             trainer.init(jax.random.fold_in(root, 100 + i), params)
             for root, params in zip(roots, inits, strict=True)])
         result = train_phase(
-            run_dir, experiment=NAME, phase=method, run_fn=run_fn, state=state,
+            run_dir, experiment=name, phase=method, run_fn=run_fn, state=state,
             iterations=config.iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set meta_lr or --set inner_lr",
@@ -88,18 +106,26 @@ def run(config: OmniglotConfig, run_dir: RunDir, resume: bool = False) -> dict[s
              f"tasks{' and Lake' + chr(39) + 's 20 runs' if _lake_fair(config, pools) else ''}")
     per_seed = [evaluate(config, pools, one, loss) for one in trained]
     results = combine(per_seed, seeds)
-    cell = PAPER["cells"].get(f"{config.way}-{config.shot}")
     results.update(
-        experiment=NAME, seed=config.seed, config=cfg.to_dict(config), data=pools.record,
-        train=train_info, training_curves=_curves(run_dir),
-        paper={"source": PAPER["source"], "cell": cell} if config.split == "paper" else None,
+        experiment=name, seed=config.seed, config=cfg.to_dict(config), data=pools.record,
+        train=train_info, training_curves=_curves(run_dir), paper=_paper(name, config),
         lake_references=LAKE,
     )
     run_dir.write_results(results)
     return results
 
 
-def _lake_fair(config: OmniglotConfig, pools: omniglot_data.Pools) -> bool:
+def _paper(name: str, config: Any) -> dict[str, Any] | None:
+    """The paper's numbers of this table cell, per method, where the run is in its setting
+    (Omniglot: the paper's split)."""
+    if getattr(config, "split", "paper") != "paper":
+        return None
+    cell = f"{config.way}-{config.shot}"
+    cells = {m: v[cell] for m, v in PAPER[name].items() if cell in v}
+    return {"source": PAPER["source"], "cells": cells} if cells else None
+
+
+def _lake_fair(config: Any, pools: data.Pools) -> bool:
     """Lake's runs are scored by a 20-way one-shot model whose training never saw their
     alphabets."""
     return pools.runs is not None and config.way == RUN_WAYS and config.shot == 1
@@ -113,7 +139,7 @@ def _summary(acc: np.ndarray) -> dict[str, Any]:
             "tasks": int(pct.shape[0])}
 
 
-def evaluate(config: OmniglotConfig, pools: omniglot_data.Pools, trained: dict[str, Any],
+def evaluate(config: Any, pools: data.Pools, trained: dict[str, Any],
              loss: Any) -> dict[str, Any]:
     """One seed's accuracies after 0…eval_steps steps on every evaluation set, per method."""
     curve = _curve_fn(loss, config.inner_lr, config.eval_steps)

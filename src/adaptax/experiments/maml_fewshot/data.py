@@ -1,5 +1,10 @@
-"""The character pools of one ``maml-omniglot`` run: training, validation and test characters,
-and Lake's 20 one-shot runs where they are a fair test.
+"""The class pools of one few-shot run: training, validation and test classes (uint8 images
+[classes, examples, H, W] or [..., 3]), and Lake's 20 one-shot runs where they are a fair test.
+
+MiniImagenet (`load_miniimagenet`): the Ravi & Larochelle split, 64 / 16 / 20 classes of 600
+84×84 RGB images, memory-mapped from the cache (`adaptax.datasets.miniimagenet`).
+
+Omniglot (`load`):
 
 - ``data = "shipped"`` (the real subset in ``data/omniglot``): the two small background sets
   (242 distinct characters) are split into training and validation characters; the test is
@@ -24,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from adaptax.datasets import miniimagenet as mi
 from adaptax.datasets import omniglot as og
 from adaptax.errors import ConfigError
 
@@ -32,11 +38,11 @@ SHIPPED_SETS = ("images_background_small1.zip", "images_background_small2.zip")
 
 
 class Pools(NamedTuple):
-    """uint8 images [characters, drawings, 28, 28] of each split, and what they hold."""
+    """uint8 images [classes, examples, H, W(, 3)] of each split, and what they hold."""
 
     train: np.ndarray
     validation: np.ndarray
-    test: np.ndarray  # [characters, drawings ≥ 2, 28, 28]
+    test: np.ndarray  # Omniglot's shipped test: Lake's characters, two drawings each
     runs: og.OneShotRuns | None  # Lake's runs, where they are a fair test
     record: dict[str, Any]  # for results.json
 
@@ -96,11 +102,23 @@ def load(data: str, split: str, validation_classes: int) -> Pools:
         test = test_chars.images
         where = f"{folder} (images_background, images_evaluation)"
     record = {"source": where, "split": split, "split_seed": SPLIT_SEED,
-              "train_characters": len(train.names), "validation_characters": len(val.names),
-              "test_characters": int(test.shape[0]), "test_drawings": int(test.shape[1]),
+              **_counts(train.images, val.images, test),
               "lake_runs": None if runs is None else int(runs.train.shape[0]),
               "train_alphabets": len(train.alphabets)}
     return Pools(train.images, val.images, test, runs, record)
+
+
+def load_miniimagenet(data: str) -> Pools:
+    """MiniImagenet's train / val / test splits from the folder ``data``."""
+    train, val, test = (mi.load_split(data, s).images for s in ("train", "val", "test"))
+    record = {"source": f"{data} (train.csv, val.csv, test.csv)", "split": "Ravi & Larochelle",
+              **_counts(train, val, test), "lake_runs": None}
+    return Pools(train, val, test, None, record)
+
+
+def _counts(train: np.ndarray, val: np.ndarray, test: np.ndarray) -> dict[str, int]:
+    return {"train_classes": int(train.shape[0]), "validation_classes": int(val.shape[0]),
+            "test_classes": int(test.shape[0]), "test_examples": int(test.shape[1])}
 
 
 def check(pools: Pools, way: int, shot: int, query: int) -> None:
@@ -108,10 +126,10 @@ def check(pools: Pools, way: int, shot: int, query: int) -> None:
     for name, pool in (("training", pools.train), ("validation", pools.validation),
                        ("test", pools.test)):
         if way > pool.shape[0]:
-            raise ConfigError(f"way = {way} needs {way} {name} characters; there are "
+            raise ConfigError(f"way = {way} needs {way} {name} classes; there are "
                               f"{pool.shape[0]}")
         if shot + query > pool.shape[1]:
             raise ConfigError(
-                f"shot + query = {shot + query} drawings per class, but the {name} characters "
-                f"have {pool.shape[1]} (the shipped test is Lake's runs, two drawings each: "
-                "use shot=1 query=1, or --set data=FOLDER with the full Omniglot)")
+                f"shot + query = {shot + query} examples per class, but the {name} classes "
+                f"have {pool.shape[1]} (Omniglot's shipped test is Lake's runs, two drawings "
+                "each: use shot=1 query=1, or --set data=FOLDER with the full Omniglot)")

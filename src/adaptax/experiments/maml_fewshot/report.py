@@ -1,11 +1,12 @@
-"""``report.md`` of a ``maml-omniglot`` run, drawn from its ``results.json`` alone."""
+"""``report.md`` of a ``maml-omniglot`` or ``maml-miniimagenet`` run, drawn from its
+``results.json`` alone."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from adaptax.experiments.experiment import Experiment
-from adaptax.experiments.maml_omniglot.figures import omniglot_figures
+from adaptax.experiments.maml_fewshot.figures import omniglot_figures
 from adaptax.reporting import (
     figures_markdown,
     fmt,
@@ -26,19 +27,18 @@ def report(run_dir: RunDir, experiment: Experiment) -> str:
     run_config = run_dir.read_config()
     figures = omniglot_figures(results, run_dir.figures_dir)
     c, d = results["config"], results["data"]
-    text = f"""# MAML — Omniglot {c['way']}-way {c['shot']}-shot
+    omniglot = results["experiment"] == "maml-omniglot"
+    text = f"""# MAML — {'Omniglot' if omniglot else 'MiniImagenet'} {c['way']}-way {c['shot']}-shot
 
 Command: `{experiment.command_of(run_config)}`
 
-Data: {d['source']}; {d['train_characters']} training characters ({d['train_alphabets']}
-alphabets), {d['validation_characters']} validation characters (permutation seed
-{d['split_seed']}), {d['test_characters']} test characters with {d['test_drawings']} drawings
-each{_lake_data(d)}. Conv4 with {c['filters']} filters (stride-2 convolutions, BatchNorm on the
-statistics of the batch it sees, at training and test: the paper's transductive setting);
+Data: {d['source']}; {_data_text(d, omniglot)}. Conv4 with {c['filters']} filters
+({'stride-2 convolutions' if omniglot else '2×2 max-pooling'}, BatchNorm on the statistics of
+the batch it sees, at training and test: the paper's transductive setting);
 {c['inner_steps']} inner step(s) at α = {c['inner_lr']} in training, {c['eval_steps']} at test;
 meta-batch {c['meta_batch']}, Adam {c['meta_lr']}, {c['iterations']} iterations per method;
-{c['query']} query drawing(s) per class{', training classes turned by random multiples of 90°'
-if c['rotations'] else ''}.
+{c['query']} query image(s) per class{', training classes turned by random multiples of 90°'
+if c.get('rotations') else ''}.
 
 ## Results
 {_comparable(c)}
@@ -57,7 +57,7 @@ Each cell: query accuracy % after j inner steps at test, {seeds_text(results, 't
 
 ## Deviations from the paper
 
-{_deviations(c)}
+{_deviations(c, omniglot)}
 
 ## Provenance
 
@@ -71,7 +71,7 @@ def results_table(results: dict[str, Any]) -> str:
     """Accuracy after 0, 1 and the last step on each evaluation set, beside the paper's cell."""
     steps = results["steps"]
     shown = sorted({0, 1, steps[-1]})
-    cell = (results.get("paper") or {}).get("cell")
+    cells = (results.get("paper") or {}).get("cells", {})
     headers = ["method", "tasks"] + [f"{s} step{'' if s == 1 else 's'}" for s in shown]
     headers.append("paper")
     rows = []
@@ -80,7 +80,8 @@ def results_table(results: dict[str, Any]) -> str:
             if name not in entry:
                 continue
             e = entry[name]
-            paper = fmt(*cell, digits=1) if cell and name == "test" and method == "maml" else "—"
+            cell = cells.get(method) if name == "test" else None
+            paper = fmt(*cell, digits=1) if cell else "—"
             rows.append([label(method), f"{_SETS[name]} ({e['tasks']})"]
                         + [fmt(e["mean"][s], e["ci95"][s], 1) for s in shown] + [paper])
     return table(headers, rows)
@@ -103,15 +104,22 @@ def _lake_text(results: dict[str, Any]) -> str:
             "background set)\n\n" + table(["method", "error %", "before adapting"], rows))
 
 
-def _lake_data(d: dict[str, Any]) -> str:
-    if not d.get("lake_runs"):
-        return ""
-    return f"; Lake's {d['lake_runs']} one-shot runs (evaluation alphabets, never trained on)"
+def _data_text(d: dict[str, Any], omniglot: bool) -> str:
+    """The classes of each split, in words."""
+    if not omniglot:
+        return (f"{d['train_classes']} training, {d['validation_classes']} validation and "
+                f"{d['test_classes']} test classes of {d['test_examples']} images")
+    lake = (f"; Lake's {d['lake_runs']} one-shot runs (evaluation alphabets, never trained on)"
+            if d.get("lake_runs") else "")
+    return (f"{d['train_classes']} training characters ({d['train_alphabets']} alphabets), "
+            f"{d['validation_classes']} validation characters (permutation seed "
+            f"{d['split_seed']}), {d['test_classes']} test characters with "
+            f"{d['test_examples']} drawings each{lake}")
 
 
 def _comparable(c: dict[str, Any]) -> str:
     reasons = []
-    if c["split"] != "paper":
+    if c.get("split", "paper") != "paper":
         reasons.append("not the paper's 1200 / 423 split of the full Omniglot")
     if c["iterations"] < 60_000:
         reasons.append(f"{c['iterations']:,} iterations (the paper: 60,000)")
@@ -125,12 +133,13 @@ def _training_text(results: dict[str, Any]) -> str:
         for m, t in results["train"].items())
 
 
-def _deviations(c: dict[str, Any]) -> str:
-    rows = [
-        ["validation characters", f"{c['validation_classes']} held out of the training "
-         "characters", "none (choices on test numbers are not made here)"],
-        ["rotations", "a random multiple of 90° per class and task", "4 rotated copies of "
-         "every character as classes"],
-        ["test tasks", "no rotations, task i from key test + i", "600 random tasks"],
-    ]
+def _deviations(c: dict[str, Any], omniglot: bool) -> str:
+    rows = [["test tasks", "no rotations; task i drawn from key test + i", "600 random tasks"]]
+    if omniglot:
+        rows = [
+            ["validation characters", f"{c['validation_classes']} held out of the training "
+             "characters; every choice is made there", "not stated"],
+            ["rotations", "a random multiple of 90° per class and task", "4 rotated copies "
+             "of every character as classes"],
+            *rows]
     return table(["what", "adaptax", "paper"], rows)
