@@ -49,6 +49,12 @@ class PhaseResult(NamedTuple):
     iters_per_second: float  # median over chunks after the first (compile excluded)
     final_loss: float
 
+    def record(self) -> dict[str, Any]:
+        """The phase as ``results.json`` records it under ``train.<phase>``."""
+        return {"iterations": self.iterations, "final_loss": self.final_loss,
+                "train_seconds": round(self.seconds, 3),
+                "iterations_per_second": float(f"{self.iters_per_second:.4g}")}
+
 
 def _fields(metrics: Any) -> list[tuple[str, Any]]:
     """A metrics NamedTuple's arrays by name: a None field is left out, a dict or NamedTuple

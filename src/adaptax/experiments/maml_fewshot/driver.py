@@ -95,12 +95,7 @@ def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
         )
         for one, params in zip(trained, split(result.state.params, len(seeds)), strict=True):
             one[method] = params
-        train_info[method] = {
-            "iterations": result.iterations,
-            "final_loss": result.final_loss,
-            "train_seconds": round(result.seconds, 3),
-            "iterations_per_second": round(result.iters_per_second, 2),
-        }
+        train_info[method] = result.record()
 
     progress(f"evaluating on {config.validation_tasks} validation and {config.eval_tasks} test "
              f"tasks{' and Lake' + chr(39) + 's 20 runs' if _lake_fair(config, pools) else ''}")

@@ -115,13 +115,7 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
         )
         for one, p in zip(trained, split(result.state.params, len(seeds)), strict=True):
             one[method] = p
-        train_info[method] = {
-            "iterations": result.iterations,
-            "final_loss": result.final_loss,
-            "train_seconds": round(result.seconds, 3),
-            "iterations_per_second": round(result.iters_per_second, 4),
-            "devices": mesh.size,
-        }
+        train_info[method] = {**result.record(), "devices": mesh.size}
     per_seed = [evaluate(config, one, k, mesh) for one, k in zip(trained, keys, strict=True)]
     results = combine(per_seed, seeds)
     if len(seeds) > 1:  # MAML against the baselines on each goal's seed-averaged return

@@ -112,12 +112,7 @@ def run(config: SinusoidConfig, run_dir: RunDir, resume: bool = False) -> dict[s
         )
         for one, p in zip(trained, split(result.state.params, len(seeds)), strict=True):
             one[method] = p
-        train_info[method] = {
-            "iterations": result.iterations,
-            "final_loss": result.final_loss,
-            "train_seconds": round(result.seconds, 3),
-            "iterations_per_second": round(result.iters_per_second, 1),
-        }
+        train_info[method] = result.record()
 
     per_seed = [evaluate(config, one, loss, k) for one, k in zip(trained, keys, strict=True)]
     results = combine(per_seed, seeds)
