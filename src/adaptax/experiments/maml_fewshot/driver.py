@@ -97,8 +97,9 @@ def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
             one[method] = params
         train_info[method] = result.record()
 
+    lake = " and Lake's 20 runs" if _lake_fair(config, pools) else ""
     progress(f"evaluating on {config.validation_tasks} validation and {config.eval_tasks} test "
-             f"tasks{' and Lake' + chr(39) + 's 20 runs' if _lake_fair(config, pools) else ''}")
+             f"tasks{lake}")
     per_seed = [evaluate(config, pools, one, loss) for one in trained]
     results = combine(per_seed, seeds)
     results.update(
