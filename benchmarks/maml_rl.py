@@ -53,18 +53,18 @@ def _algo(hvp: str, meta_batch: int, trajs: int, cg_iters: int, inner_steps: int
           fvp_subsample_by: str = "trajectory", inner_estimator: str = "reinforce",
           devices: int = 1):
     net = GaussianMLP(hidden=(100, 100), action_dim=2, kernel_init="glorot_uniform")
-    algo = mr.MAMLRL(Navigation2D(horizon=horizon), net.apply, meta_batch=meta_batch,
-                     num_trajs=trajs, horizon=horizon, hvp=hvp, cg_iters=cg_iters,
+    algo = mr.MAMLRL(meta_batch=meta_batch, num_trajs=trajs, hvp=hvp, cg_iters=cg_iters,
                      inner_steps=inner_steps, fvp_subsample=fvp_subsample,
                      fvp_subsample_by=fvp_subsample_by, meta_objective=meta_objective,
                      measured_step=measured_step, inner_estimator=inner_estimator)
     mesh = parallel.data_mesh(devices)
+    algo = algo, net.apply, mr.EnvSampler(Navigation2D(horizon=horizon))
     return algo, mesh, net.init(jax.random.PRNGKey(0), jnp.zeros(2))
 
 
 def _setup(*args):
     algo, mesh, params = _algo(*args)
-    learner = mr.make_maml_rl(algo)
+    learner = mr.make_maml_rl(*algo)
     return parallel.on(mesh, learner.run), learner.init(jax.random.PRNGKey(1), params)
 
 
@@ -83,26 +83,26 @@ def breakdown(meta_batch: int, trajs: int, cg_iters: int, inner_steps: int, hori
                             fvp_subsample, meta_objective, False, fvp_subsample_by,
                             inner_estimator)
     theta, unravel = ravel_pytree(params)
-    data = jax.jit(lambda k1, k2: mr.sample_phase(algo, params, k1, k2))(
+    data = jax.jit(lambda k1, k2: mr.sample_phase(*algo, params, k1, k2))(
         *jax.random.split(jax.random.PRNGKey(1)))
 
     def cg(g, d):
-        problem = mr.outer_problem(algo, *d)
+        problem = mr.outer_problem(*algo[:2], *d)
         matvec = mr.gauss_newton_fvp(lambda t: problem.outputs(unravel(t)),
-                                     problem.kl_of_outputs, theta, algo.damping)
-        direction, _ = conjugate_gradient(matvec, -g, algo.cg_iters)
+                                     problem.kl_of_outputs, theta, algo[0].damping)
+        direction, _ = conjugate_gradient(matvec, -g, algo[0].cg_iters)
         return direction, jnp.vdot(direction, matvec(direction))
 
     def candidate(t, d):
-        problem = mr.outer_problem(algo, *d)
+        problem = mr.outer_problem(*algo[:2], *d)
         return problem.loss_fn(unravel(t)), problem.kl_fn(unravel(t))
 
     keys = jax.random.split(jax.random.PRNGKey(2))
     gradient = jax.jit(lambda t, d: jax.value_and_grad(
-        lambda x: mr.outer_problem(algo, *d).loss_fn(unravel(x)))(t))
+        lambda x: mr.outer_problem(*algo[:2], *d).loss_fn(unravel(x)))(t))
     g = gradient(theta, data)[1]
     parts = {
-        "sample": (jax.jit(lambda k1, k2: mr.sample_phase(algo, params, k1, k2)), keys),
+        "sample": (jax.jit(lambda k1, k2: mr.sample_phase(*algo, params, k1, k2)), keys),
         "gradient": (gradient, (theta, data)),
         "cg": (jax.jit(cg), (g, data)),
         "candidate": (jax.jit(candidate), (theta + 1e-3 * g, data)),
@@ -145,21 +145,21 @@ def curvature(run_folder: str, inner_steps: int, meta_objective: str,
              for s in CURVATURE_SCHEMES}
     algo, _, params = _algo("gauss_newton", 20, 20, 10, inner_steps, 100, 1.0, meta_objective,
                             False, inner_estimator=inner_estimator)
-    template = mr.make_maml_rl(algo).init(jax.random.PRNGKey(0), params)
+    template = mr.make_maml_rl(*algo).init(jax.random.PRNGKey(0), params)
     state, step = checkpoint.load(folder, "maml", template, experiment="maml-rl-nav2d")
     theta, unravel = ravel_pytree(state.params)
 
     @jax.jit
     def measure_one(key):
-        data = mr.sample_phase(algo, state.params, *jax.random.split(key))
-        full = mr.outer_problem(algo, *data)
+        data = mr.sample_phase(*algo, state.params, *jax.random.split(key))
+        full = mr.outer_problem(*algo[:2], *data)
         loss = lambda t: full.loss_fn(unravel(t))  # noqa: E731
         loss0, g = jax.value_and_grad(loss)(theta)
         f_full = mr.gauss_newton_fvp(lambda t: full.outputs(unravel(t)), full.kl_of_outputs,
-                                     theta, algo.damping)
+                                     theta, algo[0].damping)
         out = {}
-        for (by, f, cg), a in algos.items():
-            problem = mr.outer_problem(a, *data)
+        for (by, f, cg), (a, apply_fn, _) in algos.items():
+            problem = mr.outer_problem(a, apply_fn, *data)
             f_own = mr.gauss_newton_fvp(lambda t, p=problem: p.outputs(unravel(t)),
                                         problem.kl_of_outputs, theta, a.damping)
             d, _ = conjugate_gradient(f_own, -g, a.cg_iters)

@@ -9,15 +9,15 @@ from jax.flatten_util import ravel_pytree
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
-from adaptax.rl import maml_rl_outer
+from adaptax.rl import maml_rl_outer, trpo
 from adaptax.rl.losses import gaussian_kl, masked_mean
 
 
-def _tiny(hidden=(4,), **kw):
+def _tiny(hidden=(4,), horizon=6, **kw):
     net = GaussianMLP(hidden=hidden, action_dim=2, init_log_std=-0.3)
-    defaults = dict(meta_batch=2, num_trajs=3, horizon=6, inner_lr=0.1)
+    defaults = dict(meta_batch=2, num_trajs=3, inner_lr=0.1)
     defaults.update(kw)
-    return net, mr.MAMLRL(Navigation2D(horizon=defaults["horizon"]), net.apply, **defaults)
+    return net, mr.MAMLRL(**defaults), mr.EnvSampler(Navigation2D(horizon=horizon))
 
 
 def _fixed_batch(key, k=3, t=6, obs_dim=2):
@@ -36,7 +36,7 @@ def _fixed_batch(key, k=3, t=6, obs_dim=2):
 
 
 def test_inner_gradient_equals_slow_estimate():
-    net, algo = _tiny()
+    net, algo, sampler = _tiny()
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
     batch = _fixed_batch(jax.random.PRNGKey(1))
     grad = jax.grad(lambda p: mr.inner_loss(net.apply, p, batch))(params)
@@ -102,24 +102,29 @@ def test_process_batch_matches_slow_computation():
 
 def test_sample_and_adapt_is_the_test_chain():
     # D_j ~ π_{θ_j}, θ_{j+1} = θ_j − α_j ∇L(θ_j; D_j), the returns of adaptation_returns
-    net, algo = _tiny()
+    net, algo, sampler = _tiny()
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-    task = algo.env.sample_task(jax.random.PRNGKey(3))
+    tasks = sampler.sample_tasks(jax.random.PRNGKey(3), 2)
+    keys = jax.random.split(jax.random.PRNGKey(4), 2)
     lrs = (0.1, 0.05, 0.05)
-    batches, chain = mr.sample_and_adapt(algo, params, task, jax.random.PRNGKey(4), lrs, 3)
+    batches, chain = mr.sample_and_adapt(algo, net.apply, sampler, params, tasks, keys, lrs, 3)
     assert len(batches) == 4 and len(chain) == 4
     flat = lambda p: ravel_pytree(p)[0]  # noqa: E731
-    for j, lr in enumerate(lrs):
-        np.testing.assert_allclose(flat(chain[j + 1]),
-                                   flat(mr.adapt_policy(algo, chain[j], batches[j], lr)),
-                                   rtol=1e-6, atol=1e-7)
-    ret = mr.adaptation_returns(algo, params, task, jax.random.PRNGKey(4), 3, 3, lrs)
-    np.testing.assert_allclose(ret, [b.episode_return.mean() for b in batches], rtol=1e-6)
+    for i in range(2):  # task i, adapted alone, along its own chain
+        task = jax.tree_util.tree_map(lambda x, i=i: x[i], (chain, batches))
+        theta = params
+        for j, lr in enumerate(lrs):
+            theta = mr.adapt_policy(algo, net.apply, theta, task[1][j], lr)
+            np.testing.assert_allclose(flat(task[0][j + 1]), flat(theta), rtol=1e-6, atol=1e-7)
+    ret = mr.adaptation_returns(algo, net.apply, sampler, params, tasks, keys, 3, 3, lrs)
+    assert ret.shape == (2, 4)
+    np.testing.assert_allclose(ret, np.stack([b.episode_return.mean(1) for b in batches], 1),
+                               rtol=1e-6)
 
 
 def test_meta_gradient_matches_finite_differences():
     with jax.enable_x64(True):
-        net, algo = _tiny(hidden=(3,), inner_lr=0.3)
+        net, algo, sampler = _tiny(hidden=(3,), inner_lr=0.3)
         params = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64),
                                         net.init(jax.random.PRNGKey(0), jnp.zeros(2)))
         pre = _fixed_batch(jax.random.PRNGKey(1))
@@ -129,12 +134,13 @@ def test_meta_gradient_matches_finite_differences():
 
         @jax.jit
         def f(flat):
-            return mr.post_adaptation_surrogate(algo, unravel(flat), (pre,), post, (0.3,))
+            return mr.post_adaptation_surrogate(algo, net.apply, unravel(flat), (pre,), post,
+                                                (0.3,))
 
         grad = jax.jit(jax.grad(f))(theta)
-        first_order = mr.MAMLRL(algo.env, net.apply, first_order=True, horizon=6)
+        first_order = mr.MAMLRL(first_order=True)
         grad_fo = jax.grad(lambda x: mr.post_adaptation_surrogate(
-            first_order, unravel(x), (pre,), post, (0.3,)))(theta)
+            first_order, net.apply, unravel(x), (pre,), post, (0.3,)))(theta)
         h = 1e-6
         for v in jax.random.normal(jax.random.PRNGKey(3), (5, theta.size)):
             v = v.astype(jnp.float64)
@@ -145,11 +151,11 @@ def test_meta_gradient_matches_finite_differences():
 
 
 def test_meta_iteration_jit_matches_eager_and_respects_trust_region():
-    net, algo = _tiny(horizon=4, num_trajs=2, cg_iters=3)
+    net, algo, sampler = _tiny(horizon=4, num_trajs=2, cg_iters=3)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-    state = mr.make_maml_rl(algo).init(jax.random.PRNGKey(5), params)
-    s_jit, m_jit = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)
-    s_eager, m_eager = mr.meta_iteration(algo, state)  # op by op (lax loops still compile)
+    state = mr.make_maml_rl(algo, net.apply, sampler).init(jax.random.PRNGKey(5), params)
+    s_jit, m_jit = jax.jit(lambda s: mr.meta_iteration(algo, net.apply, sampler, s))(state)
+    s_eager, m_eager = mr.meta_iteration(algo, net.apply, sampler, state)  # op by op
     np.testing.assert_allclose(m_jit.pre_return, m_eager.pre_return, rtol=1e-4)
     np.testing.assert_allclose(ravel_pytree(s_jit.params)[0], ravel_pytree(s_eager.params)[0],
                                rtol=1e-3, atol=1e-5)
@@ -159,15 +165,15 @@ def test_meta_iteration_jit_matches_eager_and_respects_trust_region():
 
 def test_smoke_training_improves_post_adaptation_return():
     net = GaussianMLP(hidden=(16, 16), action_dim=2)
-    algo = mr.MAMLRL(Navigation2D(horizon=20), net.apply, meta_batch=8, num_trajs=10,
-                     horizon=20, inner_lr=0.1, cg_iters=5)
+    algo = mr.MAMLRL(meta_batch=8, num_trajs=10, inner_lr=0.1, cg_iters=5)
+    sampler = mr.EnvSampler(Navigation2D(horizon=20))
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-    tasks = jax.vmap(algo.env.sample_task)(jax.random.split(jax.random.PRNGKey(7), 16))
+    tasks = sampler.sample_tasks(jax.random.PRNGKey(7), 16)
     keys = jax.random.split(jax.random.PRNGKey(8), 16)
-    evaluate = jax.jit(jax.vmap(lambda p, t, k: mr.adaptation_returns(algo, p, t, k, 1, 20),
-                                (None, 0, 0)))
+    evaluate = jax.jit(lambda p, t, k: mr.adaptation_returns(algo, net.apply, sampler, p, t, k,
+                                                             1, 20))
     before = np.asarray(evaluate(params, tasks, keys)).mean(0)
-    learner = mr.make_maml_rl(algo)
+    learner = mr.make_maml_rl(algo, net.apply, sampler)
     state, metrics = learner.run(learner.init(jax.random.PRNGKey(1), params), 15)
     after = np.asarray(evaluate(state.params, tasks, keys)).mean(0)
     # at random init the mean return over 20 steps is about −13 (distance ≈ 0.38 from the
@@ -181,29 +187,29 @@ def test_smoke_training_improves_post_adaptation_return():
 
 
 def test_all_steps_objective_scores_every_inner_step():
-    net, algo = _tiny()
+    net, algo, sampler = _tiny()
     algo_all = mr.MAMLRL(**{**algo.__dict__, "meta_objective": "all"})
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
     pre = tuple(_fixed_batch(jax.random.PRNGKey(i)) for i in (1, 2))
     post = _fixed_batch(jax.random.PRNGKey(3))
     lrs = (0.1, 0.05)
     # one inner step: "all" is "last"
-    one = [mr.post_adaptation_surrogate(a, params, pre[:1], post, lrs[:1])
+    one = [mr.post_adaptation_surrogate(a, net.apply, params, pre[:1], post, lrs[:1])
            for a in (algo, algo_all)]
     np.testing.assert_allclose(one[0], one[1], rtol=1e-6)
     # two: the mean of the surrogate of θ_1 on D_1 and of θ_2 on the post batch (slow, by hand)
-    theta1 = mr.adapt_policy(algo, params, pre[0], 0.1)
-    theta2 = mr.adapt_policy(algo, theta1, pre[1], 0.05)
-    by_hand = [mr.post_adaptation_surrogate(algo, t, (), b, ()) for t, b in
-               ((theta1, pre[1]), (theta2, post))]
-    np.testing.assert_allclose(mr.post_adaptation_surrogate(algo_all, params, pre, post, lrs),
-                               np.mean(by_hand), rtol=1e-5)
-    np.testing.assert_allclose(mr.post_adaptation_surrogate(algo, params, pre, post, lrs),
-                               by_hand[1], rtol=1e-5)
+    theta1 = mr.adapt_policy(algo, net.apply, params, pre[0], 0.1)
+    theta2 = mr.adapt_policy(algo, net.apply, theta1, pre[1], 0.05)
+    by_hand = [mr.post_adaptation_surrogate(algo, net.apply, t, (), b, ())
+               for t, b in ((theta1, pre[1]), (theta2, post))]
+    surrogate = {a: mr.post_adaptation_surrogate(a, net.apply, params, pre, post, lrs)
+                 for a in (algo, algo_all)}
+    np.testing.assert_allclose(surrogate[algo_all], np.mean(by_hand), rtol=1e-5)
+    np.testing.assert_allclose(surrogate[algo], by_hand[1], rtol=1e-5)
     # a meta-iteration through two steps keeps the trust region over both adapted policies
-    _, algo2 = _tiny(inner_steps=2, meta_objective="all")
-    state = mr.make_maml_rl(algo).init(jax.random.PRNGKey(5), params)
-    new, metrics = jax.jit(lambda s: mr.meta_iteration(algo2, s))(state)
+    _, algo2, _ = _tiny(inner_steps=2, meta_objective="all")
+    state = mr.make_maml_rl(algo, net.apply, sampler).init(jax.random.PRNGKey(5), params)
+    new, metrics = jax.jit(lambda s: mr.meta_iteration(algo2, net.apply, sampler, s))(state)
     assert float(metrics.kl) <= algo2.max_kl * 1.01 and np.isfinite(float(metrics.loss))
 
 
@@ -216,39 +222,39 @@ def test_rescale_to_kl_reads_the_curvature_off_the_true_kl():
         return 0.5 * d @ curvature @ d
 
     for step in (jnp.array([0.02, 0.04]), jnp.array([2.0, -1.0])):  # too short, too long
-        scaled, factor = mr.rescale_to_kl(kl, theta, step, max_kl=0.01)
+        scaled, factor = trpo.rescale_to_kl(kl, theta, step, max_kl=0.01)
         np.testing.assert_allclose(kl(theta + scaled), 0.01, rtol=1e-5)
         np.testing.assert_allclose(scaled, factor * step, rtol=1e-6)
     # the scale-up is bounded, and a KL of 0 or NaN leaves the step alone
-    _, factor = mr.rescale_to_kl(kl, theta, jnp.array([1e-6, 0.0]), max_kl=0.01)
+    _, factor = trpo.rescale_to_kl(kl, theta, jnp.array([1e-6, 0.0]), max_kl=0.01)
     assert float(factor) == 10.0
     for bad in (lambda t: jnp.zeros(()), lambda t: jnp.full((), jnp.nan)):
-        same, factor = mr.rescale_to_kl(bad, theta, jnp.ones(2), max_kl=0.01)
+        same, factor = trpo.rescale_to_kl(bad, theta, jnp.ones(2), max_kl=0.01)
         assert float(factor) == 1.0 and np.all(np.asarray(same) == 1.0)
 
 
 def test_measured_step_fills_the_trust_region_with_a_subsampled_fisher():
     # With one trajectory of three in the Fisher, the model's step misjudges the KL; the
     # measured step lands its full step at δ (or the line search shrinks it below).
-    net, algo = _tiny(inner_steps=2, meta_objective="all", fvp_subsample=0.34, cg_iters=5)
+    net, algo, sampler = _tiny(inner_steps=2, meta_objective="all", fvp_subsample=0.34, cg_iters=5)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-    state = mr.make_maml_rl(algo).init(jax.random.PRNGKey(5), params)
-    plain = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)[1]
+    state = mr.make_maml_rl(algo, net.apply, sampler).init(jax.random.PRNGKey(5), params)
+    plain = jax.jit(lambda s: mr.meta_iteration(algo, net.apply, sampler, s))(state)[1]
     measured_algo = mr.MAMLRL(**{**algo.__dict__, "measured_step": True})
-    _, measured = jax.jit(lambda s: mr.meta_iteration(measured_algo, s))(state)
+    _, measured = jax.jit(lambda s: mr.meta_iteration(measured_algo, net.apply, sampler, s))(state)
     assert float(plain.step_scale) == 1.0 and float(measured.step_scale) != 1.0
     assert float(measured.kl) <= algo.max_kl * 1.01
     if float(measured.step_fraction) == 1.0:  # accepted at once: its KL is δ
         np.testing.assert_allclose(float(measured.kl), algo.max_kl, rtol=0.05)
     with pytest.raises(ValueError, match="measured_step"):
-        mr.MAMLRL(Navigation2D(), net.apply, measured_step=True, hvp="exact")
+        mr.MAMLRL(measured_step=True, hvp="exact")
 
 
 def test_lvc_inner_loss_has_reinforces_gradient_and_adds_the_score_term_to_its_hessian():
     # LVC: −mean π/⊥π · Â. Same gradient as −mean log π · Â; Hessian larger by
     # −mean Â ∇log π ∇log πᵀ, built here one sample at a time.
     with jax.enable_x64(True):
-        net, _ = _tiny(hidden=(3,))
+        net, _, _ = _tiny(hidden=(3,))
         params = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64),
                                         net.init(jax.random.PRNGKey(0), jnp.zeros(2)))
         batch = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64),
@@ -282,32 +288,32 @@ def test_lvc_inner_loss_has_reinforces_gradient_and_adds_the_score_term_to_its_h
 
 
 def test_settings_are_validated():
-    net = GaussianMLP()
+
     with pytest.raises(ValueError, match="inner_lr"):
-        mr.MAMLRL(Navigation2D(), net.apply, inner_lr=0.0)
+        mr.MAMLRL(inner_lr=0.0)
     with pytest.raises(ValueError, match="hvp"):
-        mr.MAMLRL(Navigation2D(), net.apply, hvp="bogus")
+        mr.MAMLRL(hvp="bogus")
     with pytest.raises(ValueError, match="meta_objective"):
-        mr.MAMLRL(Navigation2D(), net.apply, meta_objective="bogus")
+        mr.MAMLRL(meta_objective="bogus")
     with pytest.raises(ValueError, match="fvp_subsample"):
-        mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.0)
+        mr.MAMLRL(fvp_subsample=0.0)
     with pytest.raises(ValueError, match="fvp_subsample"):
-        mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.5, hvp="exact")
+        mr.MAMLRL(fvp_subsample=0.5, hvp="exact")
     # ⌈0.25 · 20⌉ = 5 and ⌈0.3 · 10⌉ = 3 trajectories per task in the Fisher-vector products
-    assert mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.25).fvp_trajs == 5
-    assert mr.MAMLRL(Navigation2D(), net.apply, num_trajs=10, fvp_subsample=0.3).fvp_trajs == 3
+    assert mr.MAMLRL(fvp_subsample=0.25).fvp_trajs == 5
+    assert mr.MAMLRL(num_trajs=10, fvp_subsample=0.3).fvp_trajs == 3
     with pytest.raises(ValueError, match="inner_estimator"):
-        mr.MAMLRL(Navigation2D(), net.apply, inner_estimator="dice")
+        mr.MAMLRL(inner_estimator="dice")
     with pytest.raises(ValueError, match="fvp_subsample_by"):
-        mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample_by="task")
+        mr.MAMLRL(fvp_subsample_by="task")
     # round(1 / 0.25) = 4 and round(1 / 0.3) = 3, never more than the horizon
-    assert mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.25).fvp_stride == 4
-    assert mr.MAMLRL(Navigation2D(), net.apply, fvp_subsample=0.3).fvp_stride == 3
-    assert mr.MAMLRL(Navigation2D(), net.apply, horizon=2, fvp_subsample=0.1).fvp_stride == 2
+    assert mr.MAMLRL(fvp_subsample=0.25).fvp_stride(100) == 4
+    assert mr.MAMLRL(fvp_subsample=0.3).fvp_stride(100) == 3
+    assert mr.MAMLRL(fvp_subsample=0.1).fvp_stride(2) == 2
 
 
 def test_fvp_sample_by_time_takes_staggered_steps_of_every_trajectory():
-    net, algo = _tiny(num_trajs=3, horizon=7, fvp_subsample=0.34, fvp_subsample_by="time")
+    net, algo, sampler = _tiny(num_trajs=3, horizon=7, fvp_subsample=0.34, fvp_subsample_by="time")
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
     batch = jax.vmap(lambda k: _fixed_batch(k, k=3, t=7))(keys)  # two tasks
     got = mr.fvp_sample(algo, batch)
@@ -328,11 +334,11 @@ def test_fvp_sample_by_time_takes_staggered_steps_of_every_trajectory():
 
 
 def test_meta_iteration_with_a_time_subsampled_fisher_respects_the_trust_region():
-    net, algo = _tiny(inner_steps=2, meta_objective="all", fvp_subsample=0.5,
+    net, algo, sampler = _tiny(inner_steps=2, meta_objective="all", fvp_subsample=0.5,
                       fvp_subsample_by="time", cg_iters=5)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
-    state = mr.make_maml_rl(algo).init(jax.random.PRNGKey(5), params)
-    new, metrics = jax.jit(lambda s: mr.meta_iteration(algo, s))(state)
+    state = mr.make_maml_rl(algo, net.apply, sampler).init(jax.random.PRNGKey(5), params)
+    new, metrics = jax.jit(lambda s: mr.meta_iteration(algo, net.apply, sampler, s))(state)
     assert 0.0 < float(metrics.kl) <= algo.max_kl * 1.01
     moved = ravel_pytree(new.params)[0] - ravel_pytree(params)[0]
     assert float(jnp.max(jnp.abs(moved))) > 0.0
@@ -342,14 +348,14 @@ def test_gauss_newton_fvp_equals_hessian_of_kl_through_inner_step():
     # At θ_old the KL's Hessian through the inner step equals Jᵀ ∇²k J (its output-space
     # gradient vanishes there): compare with the full autodiff Hessian on a tiny problem.
     with jax.enable_x64(True):
-        net, algo = _tiny(hidden=(3,))
+        net, algo, sampler = _tiny(hidden=(3,))
         params = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64),
                                         net.init(jax.random.PRNGKey(0), jnp.zeros(2)))
         pre, post = _fixed_batch(jax.random.PRNGKey(1)), _fixed_batch(jax.random.PRNGKey(2))
         theta, unravel = ravel_pytree(params)
 
         def outputs(t):
-            return net.apply(mr.adapt_policy(algo, unravel(t), pre, 0.1), post.obs)
+            return net.apply(mr.adapt_policy(algo, net.apply, unravel(t), pre, 0.1), post.obs)
 
         old = outputs(theta)
 
@@ -366,16 +372,16 @@ def test_subsampled_fvp_outputs_are_anchored_at_the_true_adapted_policy():
     # fvp_subsample: the chain passes through the true θ' = θ − α∇L(θ; D_full) at θ_old, and its
     # Jacobian is J_f(θ') (I − α ∇²L(θ_old; D_sub)), checked against jvp-of-grad by hand.
     with jax.enable_x64(True):
-        net, algo = _tiny(hidden=(3,))
+        net, algo, sampler = _tiny(hidden=(3,))
         params = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64),
                                         net.init(jax.random.PRNGKey(0), jnp.zeros(2)))
         full, obs = _fixed_batch(jax.random.PRNGKey(1)), _fixed_batch(jax.random.PRNGKey(2)).obs
         sub = jax.tree_util.tree_map(lambda x: x[:2], full)
-        adapted = mr.adapt_policy(algo, params, full, 0.1)
+        adapted = mr.adapt_policy(algo, net.apply, params, full, 0.1)
         theta, unravel = ravel_pytree(params)
 
         def anchored(t):
-            return maml_rl_outer._anchored_outputs(algo, unravel(t), (sub,), obs, (0.1,),
+            return maml_rl_outer._anchored_outputs(algo, net.apply, unravel(t), (sub,), obs, (0.1,),
                                                    (params, adapted))
 
         np.testing.assert_allclose(anchored(theta)[0], net.apply(adapted, obs)[0], atol=1e-12)
@@ -389,7 +395,7 @@ def test_subsampled_fvp_outputs_are_anchored_at_the_true_adapted_policy():
             np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
         # and the full-batch Hessian would give a different product (the subsample matters)
         assert float(jnp.max(jnp.abs(got[0] - jax.jvp(
-            lambda t: net.apply(mr.adapt_policy(algo, unravel(t), full, 0.1), obs),
+            lambda t: net.apply(mr.adapt_policy(algo, net.apply, unravel(t), full, 0.1), obs),
             (theta,), (v,))[1][0]))) > 1e-6
 
 
@@ -401,15 +407,15 @@ from adaptax.nets.gaussian_mlp import GaussianMLP
 from adaptax.rl import maml_rl as mr
 assert jax.device_count() == 2
 net = GaussianMLP(hidden=(8,), action_dim=2, init_log_std=-0.3)
-kw = dict(meta_batch=4, num_trajs=4, horizon=8, inner_lr=0.1, inner_steps=2,
+sampler = mr.EnvSampler(Navigation2D(horizon=8))
+kw = dict(meta_batch=4, num_trajs=4, inner_lr=0.1, inner_steps=2,
           meta_objective="all", inner_estimator="lvc", fvp_subsample=0.5,
           fvp_subsample_by="time", cg_iters=4, measured_step=True)
 params = net.init(jax.random.PRNGKey(0), jnp.zeros(2))
 for hvp in ("gauss_newton", "exact"):
-    algo = mr.MAMLRL(Navigation2D(horizon=8), net.apply, **(kw | {"hvp": hvp} if hvp ==
-                     "gauss_newton" else kw | {"hvp": hvp, "fvp_subsample": 1.0,
-                                               "measured_step": False}))
-    learner = mr.make_maml_rl(algo)
+    algo = mr.MAMLRL(**(kw | {"hvp": hvp} if hvp == "gauss_newton" else
+                        kw | {"hvp": hvp, "fvp_subsample": 1.0, "measured_step": False}))
+    learner = mr.make_maml_rl(algo, net.apply, sampler)
     run, start = learner.run, learner.init(jax.random.PRNGKey(2), params)
     one, m1 = run(start, 3)
     # two tasks on each device: the same steps and metrics, the parameters on both devices

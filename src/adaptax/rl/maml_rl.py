@@ -18,8 +18,11 @@ For a meta-batch of tasks T_i ~ p(T) (Finn et al. 2017, Algorithm 3):
    with Fisher-vector products of that KL (itself a function of θ through the inner step) by
    conjugate gradient and a backtracking line search (`adaptax.rl.trpo.trpo_step`).
 
-Steps 1–3 (sampling, advantages, the inner step) live in `adaptax.rl.maml_rl_inner`, step 4 (the
-surrogate through the inner steps, its Fisher-vector products, the TRPO step) in
+Three things meet here, each passed in: the hyper-parameters (`MAMLRL`, plain data), the policy
+(``apply_fn(θ, s) -> (μ, log σ)``) and a sampler (`adaptax.rl.sampling`: a JAX environment, or
+native MuJoCo on the CPU), the only part that sees an environment. Sampling is step 1 and 3;
+advantages and the inner step (2) live in `adaptax.rl.maml_rl_inner`, step 4 (the surrogate
+through the inner steps, its Fisher-vector products, the TRPO step) in
 `adaptax.rl.maml_rl_outer`; both are re-exported here.
 
 Cost: with the default ``hvp="gauss_newton"`` nearly all the time of an iteration goes into the
@@ -28,11 +31,13 @@ forward/backward pass on the post-adaptation states; ``fvp_subsample`` (rllab's
 ``subsample_factor``) computes them on a fraction of each task's trajectories, anchored at the
 true adapted policies, which the `maml-rl-nav2d` experiment uses (0.25: about 3.5× faster).
 
-Everything from sampling to the update is one jittable `meta_iteration`; tasks and trajectories
-are batched with `vmap`, time with `lax.scan` (`adaptax.rl.rollout`). The meta-batch's task axis
-is marked with `adaptax.parallel.shard_batch`: called under a data mesh (`adaptax.parallel.on`),
-each device samples and adapts to its share of the tasks and XLA averages TRPO's means across
-devices, with the same numbers as on one device.
+With a traceable sampler everything from sampling to the update is one jittable
+`meta_iteration`, and `make_maml_rl`'s ``run`` scans it; tasks and trajectories are batched with
+`vmap`, time with `lax.scan`. The meta-batch's task axis is marked with
+`adaptax.parallel.shard_batch`: called under a data mesh (`adaptax.parallel.on`), each device
+samples and adapts to its share of the tasks and XLA averages TRPO's means across devices, with
+the same numbers as on one device. With a host sampler (MuJoCo) the same `meta_iteration` runs in
+Python, its processing, adaptation and TRPO step jitted.
 
 With ``inner_steps=0`` the same iteration is plain multi-task TRPO (the "pretrained" baseline of
 §5.3, and the oracle when the environment shows the goal).
@@ -53,20 +58,18 @@ import jax.numpy as jnp
 from jax import lax
 
 from adaptax._checks import require_int
-from adaptax.parallel import shard_batch
 from adaptax.rl import linear_baseline
 from adaptax.rl.maml_rl_inner import (
-    ApplyFn,
     Batch,
     adapt_chain,
     adapt_policy,
     adapt_sequence,
+    adapt_tasks,
     adaptation_returns,
     inner_loss,
-    make_policy_fn,
     process_batch,
+    process_rollouts,
     sample_and_adapt,
-    sample_batch,
 )
 from adaptax.rl.maml_rl_outer import (
     MetaMetrics,
@@ -76,8 +79,8 @@ from adaptax.rl.maml_rl_outer import (
     outer_problem,
     outer_update,
     post_adaptation_surrogate,
-    rescale_to_kl,
 )
+from adaptax.rl.sampling import ApplyFn, EnvSampler, Sampler
 from adaptax.types import Array, Learner, PRNGKey
 
 __all__ = [
@@ -88,21 +91,21 @@ __all__ = [
     "adapt_chain",
     "adapt_policy",
     "adapt_sequence",
+    "adapt_tasks",
     "post_adaptation_surrogate",
     "adaptation_returns",
+    "EnvSampler",
     "fvp_sample",
     "gauss_newton_fvp",
     "inner_loss",
-    "make_policy_fn",
     "make_maml_rl",
     "meta_iteration",
     "OuterProblem",
     "outer_problem",
     "outer_update",
     "process_batch",
-    "rescale_to_kl",
+    "process_rollouts",
     "sample_and_adapt",
-    "sample_batch",
     "sample_phase",
 ]
 
@@ -111,14 +114,12 @@ Params = Any
 
 @dataclasses.dataclass(frozen=True)
 class MAMLRL:
-    """The static settings of MAML-RL (hashable, so a jitted iteration closes over them).
+    """The hyper-parameters of MAML-RL: plain, hashable data (a jitted iteration closes over
+    them). The policy and the sampler are passed beside them.
 
     Attributes:
-      env: a gymnax-API environment with `sample_task(key)`.
-      apply_fn: ``(params, obs) -> (mean, log_std)``, e.g. ``GaussianMLP(...).apply``.
       meta_batch: tasks per meta-iteration (paper, navigation: 20).
       num_trajs: trajectories per task per step K (paper: 20).
-      horizon: steps per trajectory T (paper: 100).
       inner_lr: α of the inner step (paper text: 0.1; the navigation code: 0.5).
       inner_steps: inner steps in training, each later step at ``later_lr_factor · α``
         (paper: 1); 0 gives multi-task TRPO without adaptation.
@@ -137,7 +138,7 @@ class MAMLRL:
       cg_iters: conjugate-gradient iterations (rllab: 10).
       damping: λ of the Fisher matrix (rllab: 1e-5; adaptax's TRPO default 0.1).
       hvp: how Fisher-vector products are computed (all three agree at θ_old, see
-        `_gauss_newton_trpo_step`): ``"gauss_newton"`` (default: Jᵀ H J with the KL's
+        `gauss_newton_fvp`): ``"gauss_newton"`` (default: Jᵀ H J with the KL's
         output-space Hessian H, one linearisation per iteration, fastest), ``"exact"``
         (forward-over-reverse Hessian of the KL through the inner step) or
         ``"finite_difference"`` (central differences of KL gradients, as the paper's code).
@@ -153,17 +154,15 @@ class MAMLRL:
         action) pairs, spread over more independent trajectories (`fvp_sample`).
       measured_step: set the length of the conjugate-gradient step from the true mean KL (all
         data) along its direction instead of from the Fisher's quadratic model: one extra KL
-        evaluation, then the step is scaled by sqrt(δ / KL(full step)) (`rescale_to_kl`). A
+        evaluation, then the step is scaled by sqrt(δ / KL(full step))
+        (`adaptax.rl.trpo.rescale_to_kl`). A
         subsampled Fisher through several inner steps can overestimate the curvature many times
         over, so the model's step has a KL far below δ and training stalls; this fills the trust
         region again. Off by default.
     """
 
-    env: Any
-    apply_fn: ApplyFn
     meta_batch: int = 20
     num_trajs: int = 20
-    horizon: int = 100
     inner_lr: float = 0.1
     inner_steps: int = 1
     later_lr_factor: float = 0.5
@@ -183,7 +182,6 @@ class MAMLRL:
     def __post_init__(self) -> None:
         require_int("meta_batch", self.meta_batch, minimum=1)
         require_int("num_trajs", self.num_trajs, minimum=2)
-        require_int("horizon", self.horizon, minimum=1)
         require_int("inner_steps", self.inner_steps, minimum=0)
         require_int("cg_iters", self.cg_iters, minimum=1)
         if not self.inner_lr > 0:
@@ -215,10 +213,9 @@ class MAMLRL:
         """Trajectories per task in the Fisher-vector products: ⌈fvp_subsample · K⌉."""
         return max(1, min(self.num_trajs, math.ceil(self.fvp_subsample * self.num_trajs - 1e-9)))
 
-    @property
-    def fvp_stride(self) -> int:
+    def fvp_stride(self, horizon: int) -> int:
         """Time stride r of ``fvp_subsample_by="time"``: round(1 / fvp_subsample), at most T."""
-        return max(1, min(self.horizon, round(1.0 / self.fvp_subsample)))
+        return max(1, min(horizon, round(1.0 / self.fvp_subsample)))
 
     def step_sizes(self, steps: int) -> tuple[float, ...]:
         """α for the first step, `later_lr_factor`·α for the others (the code's test protocol)."""
@@ -234,12 +231,14 @@ class MetaState(NamedTuple):
     iteration: Array
 
 
-def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
-                 key_sample: PRNGKey) -> tuple[Any, Batch, Any]:
+def sample_phase(algo: MAMLRL, apply_fn: ApplyFn, sampler: Sampler, theta: Params,
+                 key_tasks: PRNGKey, key_sample: PRNGKey) -> tuple[Any, Batch, Any]:
     """Samples a meta-batch of tasks and adapts to each: steps 1–3 of the meta-iteration.
 
     Args:
       algo: the settings.
+      apply_fn: the policy.
+      sampler: the environment's sampler.
       theta: the pre-adaptation parameters θ.
       key_tasks: PRNG key of the task draw.
       key_sample: PRNG key of the trajectories.
@@ -247,65 +246,62 @@ def sample_phase(algo: MAMLRL, theta: Params, key_tasks: PRNGKey,
     Returns:
       ``(pre, post, chain)`` with a leading task axis (`MAMLRL.meta_batch` tasks): the
       inner steps' batches (a tuple, one per step), the post-adaptation batch, and the chain
-      θ_0 = θ, θ_1, … (gradient stopped).
+      θ_0 = θ, θ_1, … (θ repeated per task; gradient stopped).
     """
-    tasks = jax.vmap(algo.env.sample_task)(jax.random.split(key_tasks, algo.meta_batch))
-    tasks, keys = shard_batch((tasks, jax.random.split(key_sample, algo.meta_batch)))
-    lrs = algo.step_sizes(algo.inner_steps)
-
-    def task_phase(task, key_task):
-        keys = jax.random.split(key_task, len(lrs) + 1)
-        chain, batches = [theta], []
-        for j, lr in enumerate(lrs):  # a static handful of inner steps, not a hot loop
-            batches.append(sample_batch(algo, chain[-1], task, keys[j]))
-            chain.append(adapt_policy(algo, chain[-1], batches[-1], lr))
-        post = sample_batch(algo, chain[-1], task, keys[-1])
-        return tuple(batches), post, tuple(chain)
-
-    pre, post, chain = jax.vmap(task_phase)(tasks, keys)
-    return pre, post, lax.stop_gradient(chain)
+    tasks = sampler.sample_tasks(key_tasks, algo.meta_batch)
+    keys = jax.random.split(key_sample, algo.meta_batch)
+    batches, chain = sample_and_adapt(algo, apply_fn, sampler, theta, tasks, keys,
+                                      algo.step_sizes(algo.inner_steps), algo.num_trajs)
+    first = jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(x, (algo.meta_batch, *jnp.shape(x))), theta)
+    return tuple(batches[:-1]), batches[-1], lax.stop_gradient((first, *chain[1:]))
 
 
-def meta_iteration(algo: MAMLRL, state: MetaState) -> tuple[MetaState, MetaMetrics]:
+def meta_iteration(algo: MAMLRL, apply_fn: ApplyFn, sampler: Sampler,
+                   state: MetaState) -> tuple[MetaState, MetaMetrics]:
     """One meta-iteration: sample, adapt, sample again, TRPO step through the adaptation.
+
+    Jittable whole when the sampler is traceable; with a host sampler it runs in Python and its
+    pieces are jitted.
 
     Args:
       algo: the settings.
+      apply_fn: the policy.
+      sampler: the environment's sampler.
       state: the `MetaState` (θ, key, iteration).
 
     Returns:
       ``(new_state, MetaMetrics)``.
 
-    Example:
-      >>> from adaptax.envs import Navigation2D
-      >>> from adaptax.nets.gaussian_mlp import GaussianMLP
-      >>> algo = MAMLRL(Navigation2D(), GaussianMLP().apply, meta_batch=4, num_trajs=4)
-      >>> step = jax.jit(lambda s: meta_iteration(algo, s))
-      >>> state, metrics = step(make_maml_rl(algo).init(key, params))  # doctest: +SKIP
-
     Reference: Finn et al. 2017, Algorithm 3 with TRPO as the meta-optimiser (§5.3).
     """
     key, key_tasks, key_sample = jax.random.split(state.key, 3)
-    pre, post, chain = sample_phase(algo, state.params, key_tasks, key_sample)
-    new_params, metrics = outer_update(algo, state.params, pre, post, chain)
+    pre, post, chain = sample_phase(algo, apply_fn, sampler, state.params, key_tasks, key_sample)
+    update = outer_update if sampler.traceable else _outer_update_jit
+    new_params, metrics = update(algo, apply_fn, state.params, pre, post, chain)
     return MetaState(new_params, key, state.iteration + 1), metrics
 
 
-def make_maml_rl(algo: MAMLRL,
+_outer_update_jit = jax.jit(outer_update, static_argnums=(0, 1))
+
+
+def make_maml_rl(algo: MAMLRL, apply_fn: ApplyFn, sampler: Sampler,
                  init_params: Callable[[PRNGKey], Params] | None = None) -> Learner:
     """MAML-RL's meta-training as a `Learner`.
 
     ``init(key, params=None)`` returns the `MetaState` (θ = ``params``, or ``init_params(key)``
     when none are given; ``key`` starts the task and trajectory stream). ``run(state, n)`` does
-    n meta-iterations under one jitted `lax.scan` (for `train_phase`); under
-    `adaptax.parallel.on` the meta-batch is split across the mesh's devices.
+    n meta-iterations: under one jitted `lax.scan` when the sampler is traceable (under
+    `adaptax.parallel.on` the meta-batch is split across the mesh's devices), else one
+    `meta_iteration` after another.
 
     Example:
       >>> from adaptax.envs import Navigation2D
       >>> from adaptax.nets.gaussian_mlp import GaussianMLP
       >>> net = GaussianMLP(action_dim=2)
-      >>> algo = MAMLRL(Navigation2D(), net.apply, meta_batch=2, num_trajs=2, horizon=5)
-      >>> learner = make_maml_rl(algo, lambda k: net.init(k, jnp.zeros((2,))))
+      >>> algo = MAMLRL(meta_batch=2, num_trajs=2)
+      >>> learner = make_maml_rl(algo, net.apply, EnvSampler(Navigation2D(horizon=5)),
+      ...                        lambda k: net.init(k, jnp.zeros((2,))))
       >>> state, metrics = learner.run(learner.init(jax.random.PRNGKey(0)), 2)
       >>> metrics.pre_return.shape
       (2,)
@@ -317,8 +313,21 @@ def make_maml_rl(algo: MAMLRL,
             params = init_params(key)
         return MetaState(params, key, jnp.zeros((), jnp.int32))
 
+    def iteration(state: MetaState) -> tuple[MetaState, MetaMetrics]:
+        return meta_iteration(algo, apply_fn, sampler, state)
+
+    if not sampler.traceable:
+        def run_host(state: MetaState, n: int) -> tuple[MetaState, MetaMetrics]:
+            history = []
+            for _ in range(n):
+                state, metrics = iteration(state)
+                history.append(metrics)
+            return state, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *history)
+
+        return Learner(init=init, run=run_host)
+
     def scan(state: MetaState, length_marker: Array) -> tuple[MetaState, MetaMetrics]:
-        return lax.scan(lambda s, _: meta_iteration(algo, s), state, length_marker)
+        return lax.scan(lambda s, _: iteration(s), state, length_marker)
     compiled = jax.jit(scan)
 
     def run(state: MetaState, n: int) -> tuple[MetaState, MetaMetrics]:

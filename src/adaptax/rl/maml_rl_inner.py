@@ -1,7 +1,7 @@
-"""MAML-RL's inner loop: sampling, REINFORCE advantages, the policy-gradient adaptation step.
+"""MAML-RL's inner loop: advantages, the policy-gradient adaptation step, the test chain.
 
-For one task and a policy π_θ(a|s) = N(μ_θ(s), σ²), K rollouts of T steps are turned into a
-`Batch`:
+For one task and a policy π_θ(a|s) = N(μ_θ(s), σ²), K trajectories of T steps from a sampler
+(`adaptax.rl.sampling`) are turned into a `Batch`:
 
     m_{n,t} = Π_{s<t} (1 − d_{n,s})                      (valid up to the first episode end)
     G_{n,t} = Σ_{k≥0} γ^k r_{n,t+k}                       (discounted return within the episode)
@@ -11,8 +11,11 @@ For one task and a policy π_θ(a|s) = N(μ_θ(s), σ²), K rollouts of T steps 
 and the inner REINFORCE loss on it is L(θ; D) = − mean_{valid} log π_θ(a|s) Â, the inner step
 θ' = θ − α ∇_θ L(θ; D) (`adapt_policy`), and the test protocol `adaptation_returns`.
 
-The outer loop (meta-objective through these steps, TRPO) is `adaptax.rl.maml_rl`; ``algo`` below
-is its `MAMLRL` settings.
+Nothing here sees an environment: the functions take the policy's ``apply_fn`` and the data.
+`sample_and_adapt` and `adaptation_returns` take a sampler and a batch of tasks; with a
+traceable sampler they can be jitted whole, with a host sampler (MuJoCo) they run in Python and
+jit their pieces. The outer loop (meta-objective through these steps, TRPO) is
+`adaptax.rl.maml_rl`; ``algo`` below is its `MAMLRL` settings.
 
 Reference: Finn et al. 2017, §5.3 and App. A.2; code cbfinn/maml_rl (rllab's sampler, baseline
 and ``center_adv``).
@@ -20,7 +23,6 @@ and ``center_adv``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -28,11 +30,12 @@ import jax.numpy as jnp
 from jax import lax
 
 from adaptax.meta import maml
+from adaptax.parallel import shard_batch
 from adaptax.rl import linear_baseline
 from adaptax.rl.losses import gaussian_log_prob, masked_mean
 from adaptax.rl.returns import discounted_returns
-from adaptax.rl.rollout import RolloutCarry, rollout
-from adaptax.types import Array, PRNGKey
+from adaptax.rl.sampling import ApplyFn, Rollouts, Sampler
+from adaptax.types import Array
 
 __all__ = [
     "ApplyFn",
@@ -40,16 +43,15 @@ __all__ = [
     "adapt_policy",
     "adapt_chain",
     "adapt_sequence",
+    "adapt_tasks",
     "adaptation_returns",
     "inner_loss",
-    "make_policy_fn",
     "process_batch",
+    "process_rollouts",
     "sample_and_adapt",
-    "sample_batch",
 ]
 
 Params = Any
-ApplyFn = Callable[[Params, Array], tuple[Array, Array]]  # params, obs -> (mean, log_std)
 
 
 class Batch(NamedTuple):
@@ -75,17 +77,6 @@ class Batch(NamedTuple):
     advantage: Array
     episode_return: Array
     adv_scale: Array
-
-
-def make_policy_fn(apply_fn: ApplyFn):
-    """The `rollout` policy: a ~ N(μ_θ(s), σ²), returning (None, a, log π(a|s), 0)."""
-
-    def policy_fn(params: Params, carry: None, obs: Array, key: PRNGKey):
-        mean, log_std = apply_fn(params, obs)
-        action = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
-        return carry, action, gaussian_log_prob(mean, log_std, action), jnp.zeros((), mean.dtype)
-
-    return policy_fn
 
 
 def _valid_mask(done: Array) -> Array:
@@ -122,34 +113,10 @@ def process_batch(obs, action, reward, done, log_prob, discount: float,
                  adv_scale=jnp.full(mask.shape[:1], scale))
 
 
-def sample_batch(algo: Any, params: Params, task: Any, key: PRNGKey,
-                 num_trajs: int | None = None) -> Batch:
-    """K trajectories of π_θ on one task, processed into a `Batch` (vmap for many tasks).
-
-    Args:
-      algo: the settings (`adaptax.rl.maml_rl.MAMLRL`: env, apply_fn, horizon, num_trajs,
-        discount, baseline_reg).
-      params: θ.
-      task: the task (EnvParams).
-      key: PRNG key.
-      num_trajs: K (default ``algo.num_trajs``).
-
-    Returns:
-      A `Batch` with leading axes ``[K, horizon]``.
-    """
-    k = algo.num_trajs if num_trajs is None else num_trajs
-    policy_fn = make_policy_fn(algo.apply_fn)
-
-    def one(key_traj: PRNGKey):
-        key_reset, key_roll = jax.random.split(key_traj)
-        obs, state = algo.env.reset(key_reset, task)
-        _, traj = rollout(algo.env, task, policy_fn, params,
-                          RolloutCarry(state, obs, None, key_roll), algo.horizon)
-        return traj
-
-    traj = jax.vmap(one)(jax.random.split(key, k))
-    return process_batch(traj.obs, traj.action, traj.reward, traj.done, traj.log_prob,
-                         algo.discount, algo.baseline_reg)
+def process_rollouts(algo: Any, rollouts: Rollouts) -> Batch:
+    """`process_batch` for every task of a sampler's `Rollouts` (axes [tasks, K, T, …])."""
+    return jax.vmap(lambda o, a, r, d, lp: process_batch(
+        o, a, r, d, lp, algo.discount, algo.baseline_reg))(*rollouts)
 
 
 ESTIMATORS = ("reinforce", "lvc")
@@ -178,51 +145,87 @@ def inner_loss(apply_fn: ApplyFn, params: Params, batch: Batch,
     return -masked_mean(term * lax.stop_gradient(batch.advantage), batch.mask)
 
 
-def adapt_policy(algo: Any, params: Params, batch: Batch, lr: float) -> Params:
+def adapt_policy(algo: Any, apply_fn: ApplyFn, params: Params, batch: Batch,
+                 lr: float) -> Params:
     """One inner step θ' = θ − α ∇_θ L(θ; D) (`adaptax.maml.adapt`, second order unless
     ``algo.first_order``)."""
-    return maml.adapt(lambda p, b: inner_loss(algo.apply_fn, p, b, algo.inner_estimator), params,
+    return maml.adapt(lambda p, b: inner_loss(apply_fn, p, b, algo.inner_estimator), params,
                       batch, lr=lr, steps=1, first_order=algo.first_order)
 
 
-def adapt_sequence(algo: Any, params: Params, batches: tuple[Batch, ...],
+def adapt_tasks(algo: Any, apply_fn: ApplyFn, params: Params, batch: Batch, lr: Any,
+                shared: bool = False) -> Params:
+    """`adapt_policy` on every task of a task-batched `Batch`: θ'_i = θ_i − α ∇L(θ_i; D_i)
+    (``shared``: one θ for all tasks)."""
+    return jax.vmap(lambda p, b: adapt_policy(algo, apply_fn, p, b, lr),
+                    (None if shared else 0, 0))(params, batch)
+
+
+def adapt_sequence(algo: Any, apply_fn: ApplyFn, params: Params, batches: tuple[Batch, ...],
                    lrs: tuple[float, ...]) -> Params:
     """θ_j+1 = θ_j − α_j ∇L(θ_j; D_j) for the given batches D_0, D_1, … and step sizes α_j."""
     for batch, lr in zip(batches, lrs, strict=True):
-        params = adapt_policy(algo, params, batch, lr)
+        params = adapt_policy(algo, apply_fn, params, batch, lr)
     return params
 
 
-def adapt_chain(algo: Any, params: Params, batches: tuple[Batch, ...],
+def adapt_chain(algo: Any, apply_fn: ApplyFn, params: Params, batches: tuple[Batch, ...],
                 lrs: tuple[float, ...]) -> tuple[Params, ...]:
     """(θ_0, θ_1, …, θ_S): θ_0 = params, θ_j+1 = θ_j − α_j ∇L(θ_j; D_j)."""
     chain = [params]
     for batch, lr in zip(batches, lrs, strict=True):
-        chain.append(adapt_policy(algo, chain[-1], batch, lr))
+        chain.append(adapt_policy(algo, apply_fn, chain[-1], batch, lr))
     return tuple(chain)
 
 
-def sample_and_adapt(algo: Any, params: Params, task: Any, key: PRNGKey,
-                     step_sizes: tuple[float, ...], num_trajs: int
+# A host sampler (MuJoCo) runs in Python between these; inside a traced iteration the plain
+# functions are used.
+_process_jit = jax.jit(process_rollouts, static_argnums=0)
+_adapt_tasks_jit = jax.jit(adapt_tasks, static_argnums=(0, 1, 5))
+
+
+def sample_and_adapt(algo: Any, apply_fn: ApplyFn, sampler: Sampler, params: Params,
+                     tasks: Any, keys: Array, step_sizes: tuple[Any, ...], num_trajs: int
                      ) -> tuple[list[Batch], list[Params]]:
-    """The test-time chain on one task: D_j ~ π_{θ_j}, θ_{j+1} = θ_j − α_j ∇L(θ_j; D_j).
+    """The adaptation chain on a batch of tasks: D_j ~ π_{θ_j}, θ_{j+1} = θ_j − α_j ∇L(θ_j; D_j).
+
+    Task i's key is split into S + 1, one per sampling round j (S = len(step_sizes)). The task
+    axis is split across the devices of a mesh in use (`adaptax.parallel.shard_batch`).
+
+    Args:
+      algo: the settings (discount, baseline, inner estimator, first order).
+      apply_fn: the policy, ``(θ, s) -> (μ, log σ)``.
+      sampler: an `adaptax.rl.sampling.Sampler`.
+      params: θ_0, shared by all tasks.
+      tasks: the tasks (leading axis B).
+      keys: ``[B, 2]`` PRNG keys, one per task.
+      step_sizes: α_0 … α_{S−1} (numbers or traced scalars).
+      num_trajs: trajectories per task per round K.
 
     Returns:
-      ``([D_0, …, D_S], [θ_0, …, θ_S])`` for S = len(step_sizes) (D_S: the trajectories of the
-      final policy, which no step uses).
+      ``([D_0, …, D_S], [θ_0, …, θ_S])`` with a leading task axis (θ_0 the shared θ; D_S the
+      trajectories of the final policy, which no step uses).
     """
-    keys = jax.random.split(key, len(step_sizes) + 1)
+    if sampler.traceable:
+        process, adapt = process_rollouts, adapt_tasks
+        tasks, keys = shard_batch((tasks, keys))
+    else:
+        process, adapt = _process_jit, _adapt_tasks_jit
+    steps = len(step_sizes)
+    round_keys = jax.vmap(lambda k: jax.random.split(k, steps + 1))(keys)
     batches, chain = [], [params]
-    for j in range(len(step_sizes) + 1):  # a static handful of adaptation steps
-        batches.append(sample_batch(algo, chain[-1], task, keys[j], num_trajs))
-        if j < len(step_sizes):
-            chain.append(adapt_policy(algo, chain[-1], batches[-1], step_sizes[j]))
+    for j in range(steps + 1):  # a static handful of adaptation steps
+        rollouts = sampler(apply_fn, chain[-1], tasks, round_keys[:, j], num_trajs, j == 0)
+        batches.append(process(algo, rollouts))
+        if j < steps:
+            chain.append(adapt(algo, apply_fn, chain[-1], batches[-1], step_sizes[j], j == 0))
     return batches, chain
 
 
-def adaptation_returns(algo: Any, params: Params, task: Any, key: PRNGKey, steps: int,
-                       num_trajs: int, step_sizes: tuple[float, ...] | None = None) -> Array:
-    """Mean return on one task after 0, 1, …, `steps` inner steps (the §5.3 test protocol).
+def adaptation_returns(algo: Any, apply_fn: ApplyFn, sampler: Sampler, params: Params,
+                       tasks: Any, keys: Array, steps: int, num_trajs: int,
+                       step_sizes: tuple[Any, ...] | None = None) -> Array:
+    """Mean return on each task after 0, 1, …, `steps` inner steps (the §5.3 test protocol).
 
         R_j = mean over `num_trajs` trajectories of π_{θ_j},  θ_{j+1} = θ_j − α_j ∇L(θ_j; D_j)
 
@@ -230,19 +233,21 @@ def adaptation_returns(algo: Any, params: Params, task: Any, key: PRNGKey, steps
     (`sample_and_adapt`).
 
     Args:
-      algo: the settings (env, policy, horizon, discount, step sizes).
+      algo: the settings (discount, baseline, step sizes).
+      apply_fn: the policy.
+      sampler: the sampler of the tasks' environment.
       params: θ_0.
-      task: the task (EnvParams).
-      key: PRNG key.
+      tasks: the tasks (leading axis B).
+      keys: ``[B, 2]`` PRNG keys.
       steps: number of inner steps.
       num_trajs: trajectories per step (paper: 40).
       step_sizes: override of α_0 … α_{steps−1}.
 
     Returns:
-      ``[steps + 1]`` mean returns; vmap over tasks.
+      ``[B, steps + 1]`` mean returns.
     """
     lrs = algo.step_sizes(steps) if step_sizes is None else tuple(step_sizes)
     if len(lrs) != steps:
         raise ValueError(f"step_sizes must have {steps} entries, got {len(lrs)}")
-    batches, _ = sample_and_adapt(algo, params, task, key, lrs, num_trajs)
-    return jnp.stack([jnp.mean(b.episode_return) for b in batches])
+    batches, _ = sample_and_adapt(algo, apply_fn, sampler, params, tasks, keys, lrs, num_trajs)
+    return jnp.stack([jnp.mean(b.episode_return, axis=1) for b in batches], axis=1)

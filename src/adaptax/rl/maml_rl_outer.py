@@ -8,9 +8,10 @@ D_0 … D_{S−1}, the post-adaptation batch D_S and the chain θ_0 = θ, θ_1, 
 
 with θ_j(θ) the inner steps applied to θ (`post_adaptation_surrogate`, `outer_problem`); its
 Fisher-vector products are Jᵀ H J through the inner steps (`gauss_newton_fvp`), optionally on
-a subsample anchored at the true adapted policies (`fvp_sample`); `outer_update` takes the TRPO
-step. ``algo`` below is
-`adaptax.rl.maml_rl.MAMLRL`.
+a subsample anchored at the true adapted policies (`fvp_sample`); `outer_update` hands them to
+`adaptax.rl.trpo.trpo_step`. Only the policy's ``apply_fn`` and the sampled data are needed; with
+the task axis split across devices (`adaptax.parallel`), XLA inserts the cross-device means of
+the loss, the KL and the Fisher products. ``algo`` below is `adaptax.rl.maml_rl.MAMLRL`.
 
 Reference: Finn et al. 2017, Algorithm 3 with TRPO as the meta-optimiser (§5.3); code
 cbfinn/maml_rl (rllab).
@@ -28,7 +29,7 @@ from jax.flatten_util import ravel_pytree
 
 from adaptax.rl.losses import gaussian_kl, gaussian_log_prob, importance_surrogate, masked_mean
 from adaptax.rl.maml_rl_inner import ApplyFn, Batch, adapt_chain, adapt_policy
-from adaptax.rl.trpo import TRPOInfo, backtracking_line_search, conjugate_gradient, trpo_step
+from adaptax.rl.trpo import trpo_step
 from adaptax.types import Array
 
 __all__ = [
@@ -39,7 +40,6 @@ __all__ = [
     "outer_problem",
     "outer_update",
     "post_adaptation_surrogate",
-    "rescale_to_kl",
     "scored_steps",
 ]
 
@@ -84,8 +84,9 @@ def _sampled_by(pre_batches: tuple[Batch, ...], post_batch: Batch, j: int) -> Ba
     return pre_batches[j] if j < len(pre_batches) else post_batch
 
 
-def post_adaptation_surrogate(algo: Any, params: Params, pre_batches: tuple[Batch, ...],
-                              post_batch: Batch, lrs: tuple[float, ...]) -> Array:
+def post_adaptation_surrogate(algo: Any, apply_fn: ApplyFn, params: Params,
+                              pre_batches: tuple[Batch, ...], post_batch: Batch,
+                              lrs: tuple[float, ...]) -> Array:
     """The meta-objective of one task as a function of θ, through the inner steps.
 
         L'(θ) = mean_{j ∈ scored} mean_{D_j} [π_θj(θ)(a|s) / π_old(a|s) · Â_j],
@@ -97,6 +98,7 @@ def post_adaptation_surrogate(algo: Any, params: Params, pre_batches: tuple[Batc
 
     Args:
       algo: the settings.
+      apply_fn: the policy.
       params: θ.
       pre_batches: the inner steps' batches (sampled with θ_old and its adaptations).
       post_batch: D_S, sampled with θ_S(θ_old).
@@ -105,17 +107,18 @@ def post_adaptation_surrogate(algo: Any, params: Params, pre_batches: tuple[Batc
     Returns:
       The scalar surrogate, to maximise.
     """
-    chain = adapt_chain(algo, params, pre_batches, lrs)
+    chain = adapt_chain(algo, apply_fn, params, pre_batches, lrs)
     values = []
     for j in scored_steps(algo, len(pre_batches)):
         batch = _sampled_by(pre_batches, post_batch, j)
-        mean, log_std = algo.apply_fn(chain[j], batch.obs)
+        mean, log_std = apply_fn(chain[j], batch.obs)
         logp = gaussian_log_prob(mean, log_std, batch.action)
         values.append(importance_surrogate(logp, batch.log_prob, batch.advantage, batch.mask))
     return jnp.mean(jnp.stack(values))
 
 
-def _anchored_outputs(algo: Any, params: Params, pre_batches: tuple[Batch, ...], obs: Any,
+def _anchored_outputs(algo: Any, apply_fn: ApplyFn, params: Params,
+                      pre_batches: tuple[Batch, ...], obs: Any,
                       lrs: tuple[float, ...], chain: tuple[Params, ...],
                       steps: tuple[int, ...] | None = None) -> Any:
     """Policy outputs on `obs` after inner steps that pass through the given chain θ_0, θ_1, …
@@ -132,12 +135,12 @@ def _anchored_outputs(algo: Any, params: Params, pre_batches: tuple[Batch, ...],
     anchored = [params]
     for batch, lr, a0, a1 in zip(pre_batches, lrs, chain[:-1], chain[1:], strict=True):
         shift = lax.stop_gradient(jax.tree_util.tree_map(
-            jnp.subtract, a1, adapt_policy(algo, a0, batch, lr)))
+            jnp.subtract, a1, adapt_policy(algo, apply_fn, a0, batch, lr)))
         anchored.append(jax.tree_util.tree_map(
-            jnp.add, adapt_policy(algo, anchored[-1], batch, lr), shift))
+            jnp.add, adapt_policy(algo, apply_fn, anchored[-1], batch, lr), shift))
     if steps is None:
-        return algo.apply_fn(anchored[-1], obs)
-    return tuple(algo.apply_fn(anchored[j], o) for j, o in zip(steps, obs, strict=True))
+        return apply_fn(anchored[-1], obs)
+    return tuple(apply_fn(anchored[j], o) for j, o in zip(steps, obs, strict=True))
 
 
 def fvp_sample(algo: Any, batch: Batch) -> Batch:
@@ -145,16 +148,18 @@ def fvp_sample(algo: Any, batch: Batch) -> Batch:
 
     ``fvp_subsample_by="trajectory"``: trajectories 0 … ⌈fvp_subsample · K⌉ − 1 of each task.
     ``"time"``: of every trajectory n the steps n mod r, n mod r + r, … (⌊T / r⌋ of them,
-    r = `MAMLRL.fvp_stride`); the per-trajectory fields (`episode_return`, `adv_scale`) are kept
-    whole. The advantages were computed on the whole trajectories before the cut.
+    r = `MAMLRL.fvp_stride` of the batch's horizon); the per-trajectory fields
+    (`episode_return`, `adv_scale`) are kept whole. The advantages were computed on the whole
+    trajectories before the cut.
     """
     if algo.fvp_subsample_by == "trajectory":
         return jax.tree_util.tree_map(lambda x: x[:, :algo.fvp_trajs], batch)
-    stride = algo.fvp_stride
+    num_trajs, horizon = batch.mask.shape[1:3]
+    stride = algo.fvp_stride(horizon)
     if stride == 1:
         return batch
-    trajs = jnp.arange(algo.num_trajs)[:, None]
-    times = trajs % stride + stride * jnp.arange(algo.horizon // stride)[None, :]  # [K, T // r]
+    trajs = jnp.arange(num_trajs)[:, None]
+    times = trajs % stride + stride * jnp.arange(horizon // stride)[None, :]  # [K, T // r]
     return batch._replace(**{name: getattr(batch, name)[:, trajs, times]
                              for name in ("obs", "action", "reward", "mask", "log_prob",
                                           "advantage")})
@@ -183,20 +188,22 @@ class OuterProblem(NamedTuple):
     kl_of_outputs: Callable[[Any], Array] | None
 
 
-def outer_problem(algo: Any, pre: Any, post: Batch, chain: Any) -> OuterProblem:
+def outer_problem(algo: Any, apply_fn: ApplyFn, pre: Any, post: Batch,
+                  chain: Any) -> OuterProblem:
     """Step 4's objective, trust region and Fisher outputs for the data of `sample_phase`."""
     lrs = algo.step_sizes(algo.inner_steps)
     steps = scored_steps(algo, len(lrs))
 
     def loss_fn(p: Params) -> Array:
-        surrogate = jax.vmap(lambda b, c: post_adaptation_surrogate(algo, p, b, c, lrs))
+        surrogate = jax.vmap(lambda b, c: post_adaptation_surrogate(algo, apply_fn, p, b, c,
+                                                                    lrs))
         return -jnp.mean(surrogate(pre, post))
 
     def kl_fn(p: Params) -> Array:
         def one(pre_batches, post_batch, old):
-            new = adapt_chain(algo, p, pre_batches, lrs)
+            new = adapt_chain(algo, apply_fn, p, pre_batches, lrs)
             return jnp.mean(jnp.stack([
-                _policy_kl(algo.apply_fn, old[j], new[j], _sampled_by(pre_batches, post_batch, j))
+                _policy_kl(apply_fn, old[j], new[j], _sampled_by(pre_batches, post_batch, j))
                 for j in steps]))
 
         return jnp.mean(jax.vmap(one)(pre, post, chain))
@@ -209,9 +216,9 @@ def outer_problem(algo: Any, pre: Any, post: Batch, chain: Any) -> OuterProblem:
 
     def outputs(p: Params) -> Any:
         return jax.vmap(lambda b, t, a: _anchored_outputs(
-            algo, p, b, tuple(x.obs for x in t), lrs, a, steps))(pre_s, targets, chain)
+            algo, apply_fn, p, b, tuple(x.obs for x in t), lrs, a, steps))(pre_s, targets, chain)
 
-    old_out = tuple(jax.vmap(lambda a, t: algo.apply_fn(a, t.obs))(chain[j], t)
+    old_out = tuple(jax.vmap(lambda a, t: apply_fn(a, t.obs))(chain[j], t)
                     for j, t in zip(steps, targets, strict=True))
 
     def kl_of_outputs(out: Any) -> Array:
@@ -224,47 +231,54 @@ def outer_problem(algo: Any, pre: Any, post: Batch, chain: Any) -> OuterProblem:
     return OuterProblem(loss_fn, kl_fn, outputs, kl_of_outputs)
 
 
-def outer_update(algo: Any, theta: Params, pre: Any, post: Batch,
+def outer_update(algo: Any, apply_fn: ApplyFn, theta: Params, pre: Any, post: Batch,
                  chain: Any) -> tuple[Params, MetaMetrics]:
     """Step 4: the TRPO step through the inner steps on the meta-batch.
 
+    With ``hvp="gauss_newton"`` the Fisher-vector products handed to `trpo_step` are
+    `gauss_newton_fvp` of the (sub)sampled adapted outputs; otherwise `trpo_step` differentiates
+    the KL through the inner steps itself (``"exact"`` or ``"finite_difference"``).
+
     Args:
       algo: the settings.
+      apply_fn: the policy.
       theta: θ.
-      pre, post, chain: `sample_phase`'s output.
+      pre, post, chain: `sample_phase`'s output (every chain entry with a leading task axis).
 
     Returns:
       ``(new θ, MetaMetrics)``.
     """
-    problem = outer_problem(algo, pre, post, chain)
+    problem = outer_problem(algo, apply_fn, pre, post, chain)
+    fvp = None
     if algo.hvp == "gauss_newton":
-        new_params, info, step_scale = _gauss_newton_trpo_step(
-            algo, problem.loss_fn, problem.kl_fn, problem.outputs, problem.kl_of_outputs, theta)
-    else:
-        new_params, info = trpo_step(problem.loss_fn, problem.kl_fn, theta, max_kl=algo.max_kl,
-                                     cg_iters=algo.cg_iters, damping=algo.damping,
-                                     hvp=algo.hvp)
-        step_scale = jnp.ones(())
-    _, log_std = algo.apply_fn(theta, post.obs[0, 0, 0])
+        unravel = ravel_pytree(theta)[1]
+
+        def fvp(flat: Array):
+            return gauss_newton_fvp(lambda t: problem.outputs(unravel(t)), problem.kl_of_outputs,
+                                    flat, algo.damping)
+
+    new_params, info = trpo_step(
+        problem.loss_fn, problem.kl_fn, theta, max_kl=algo.max_kl, cg_iters=algo.cg_iters,
+        damping=algo.damping, hvp="exact" if fvp else algo.hvp, fvp=fvp,
+        measured_step=algo.measured_step)
+    _, log_std = apply_fn(theta, post.obs[0, 0, 0])
     if algo.inner_steps:  # diagnostic on the first fvp_trajs trajectories of each task (cheap)
         last = jax.tree_util.tree_map(lambda x: x[:, :algo.fvp_trajs], pre[-1])
         inner_kl = jnp.mean(jax.vmap(
-            lambda a, b, batch: _policy_kl(algo.apply_fn, a, b, batch))(chain[-2], chain[-1],
-                                                                       last))
+            lambda a, b, batch: _policy_kl(apply_fn, a, b, batch))(chain[-2], chain[-1], last))
         pre_return = jnp.mean(pre[0].episode_return)
     else:
         inner_kl = jnp.zeros(())
         pre_return = jnp.mean(post.episode_return)
-    post_return = jnp.mean(post.episode_return)
     metrics = MetaMetrics(
         loss=info.loss_after,
         pre_return=pre_return,
-        post_return=post_return,
+        post_return=jnp.mean(post.episode_return),
         kl=info.kl,
         step_fraction=info.step_fraction,
         std=jnp.mean(jnp.exp(log_std)),
         inner_kl=inner_kl,
-        step_scale=step_scale,
+        step_scale=info.step_scale,
     )
     return new_params, metrics
 
@@ -289,75 +303,3 @@ def gauss_newton_fvp(outputs: Callable[[Array], Any], kl_of_outputs: Callable[[A
     j_t = jax.linear_transpose(j_v, theta)
     _, h_out = jax.linearize(jax.grad(kl_of_outputs), out0)
     return lambda v: j_t(h_out(j_v(v)))[0] + damping * v
-
-
-def rescale_to_kl(kl_fn: Callable[[Array], Array], theta: Array, step: Array, max_kl: float,
-                  max_factor: float = 10.0) -> tuple[Array, Array]:
-    """The step along `step`'s direction whose true KL is δ, read off one KL evaluation.
-
-    Near the old policy KL(θ + t·d) ≈ ½ t² dᵀFd, so with κ = KL(θ + step) measured on all data
-
-        step' = c · step,   c = min(sqrt(δ / κ), max_factor)   (c = 1 when κ is 0 or not finite)
-
-    has KL ≈ δ whatever the curvature estimate that produced `step` (`max_factor` bounds the
-    extrapolation of a KL too small to read in float32). The line search then checks it as usual.
-
-    Args:
-      kl_fn: flat θ -> mean KL from the old policy.
-      theta: the old parameters (flat).
-      step: the proposed full step (flat).
-      max_kl: δ.
-      max_factor: the largest scale-up (10: a 100-fold curvature overestimate).
-
-    Returns:
-      ``(c · step, c)``.
-
-    Example:
-      >>> kl = lambda t: jnp.sum(t ** 2)          # the model's step has KL 0.04, four times δ
-      >>> step, c = rescale_to_kl(kl, jnp.zeros(2), jnp.array([0.2, 0.0]), max_kl=0.01)
-      >>> round(float(c), 3), round(float(kl(step)), 4)
-      (0.5, 0.01)
-    """
-    kl = kl_fn(theta + step)
-    ok = jnp.isfinite(kl) & (kl > 0)
-    factor = jnp.where(ok, jnp.sqrt(max_kl / jnp.where(ok, kl, 1.0)), 1.0)
-    factor = jnp.minimum(factor, max_factor)
-    return factor * step, factor
-
-
-def _gauss_newton_trpo_step(algo: Any, loss_fn, kl_fn, outputs, kl_of_outputs,
-                            params: Params) -> tuple[Params, TRPOInfo, Array]:
-    """TRPO step whose Fisher-vector products are Jᵀ H J through the inner step.
-
-    With o(θ) the adapted policies' outputs (means and log σ on the post-adaptation states) and
-    KL(θ) = k(o(θ)), the Hessian at θ_old is
-
-        ∇²KL = Jᵀ ∇²k J + Σ ∂k/∂o · ∇²o = Jᵀ ∇²k J,     J = ∂o/∂θ,
-
-    because ∂k/∂o = 0 where the new policy equals the old one (KL is minimal there). So the
-    exact Fisher-vector product needs only a Jacobian-vector product through the inner step, the
-    (diagonal, cheap) output-space Hessian ∇²k, and its transpose. `jax.linearize` evaluates the
-    inner step once per iteration; each CG product is then one forward and one transposed sweep
-    of the linearisation, instead of the third-order sweep of "exact" or the two second-order
-    gradients of "finite_difference". Same CG, scaling and line search as `trpo_step`.
-
-    """
-    theta, unravel = ravel_pytree(params)
-    loss_before, g = jax.value_and_grad(lambda t: loss_fn(unravel(t)))(theta)
-    matvec = gauss_newton_fvp(lambda t: outputs(unravel(t)), kl_of_outputs, theta, algo.damping)
-    flat_loss = lambda t: loss_fn(unravel(t))  # noqa: E731
-    flat_kl = lambda t: kl_fn(unravel(t))  # noqa: E731
-
-    direction, cg_info = conjugate_gradient(matvec, -g, algo.cg_iters)
-    curvature = jnp.vdot(direction, matvec(direction))
-    beta = jnp.where(curvature > 0,
-                     jnp.sqrt(2.0 * algo.max_kl / jnp.where(curvature > 0, curvature, 1.0)), 0.0)
-    step, scale = beta * direction, jnp.ones(())
-    if algo.measured_step:
-        step, scale = rescale_to_kl(flat_kl, theta, step, algo.max_kl)
-    search = backtracking_line_search(flat_loss, flat_kl, theta, step, loss_before,
-                                      max_kl=algo.max_kl)
-    info = TRPOInfo(loss_before=loss_before, loss_after=search.loss, kl=search.kl,
-                    step_fraction=search.step_fraction, cg_residual=cg_info.residual,
-                    accepted=search.accepted)
-    return unravel(search.params), info, scale

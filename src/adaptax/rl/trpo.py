@@ -33,6 +33,7 @@ __all__ = [
     "CGInfo",
     "LineSearchResult",
     "TRPOInfo",
+    "rescale_to_kl",
     "backtracking_line_search",
     "conjugate_gradient",
     "finite_difference_hvp",
@@ -81,6 +82,7 @@ class TRPOInfo(NamedTuple):
       step_fraction: accepted fraction ρ^j of the full natural-gradient step (0 if rejected).
       cg_residual: squared residual norm at the end of conjugate gradient.
       accepted: whether the line search accepted a step.
+      step_scale: the factor ``measured_step`` applied to the model's step (1 without it).
     """
 
     loss_before: Array
@@ -89,6 +91,7 @@ class TRPOInfo(NamedTuple):
     step_fraction: Array
     cg_residual: Array
     accepted: Array
+    step_scale: Array
 
 
 class _CGCarry(NamedTuple):
@@ -269,6 +272,40 @@ def finite_difference_hvp(
     return unravel(hv.astype(theta.dtype))
 
 
+def rescale_to_kl(kl_fn: Callable[[Array], Array], theta: Array, step: Array, max_kl: float,
+                  max_factor: float = 10.0) -> tuple[Array, Array]:
+    """The step along `step`'s direction whose true KL is δ, read off one KL evaluation.
+
+    Near the old policy KL(θ + t·d) ≈ ½ t² dᵀFd, so with κ = KL(θ + step) measured on all data
+
+        step' = c · step,   c = min(sqrt(δ / κ), max_factor)   (c = 1 when κ is 0 or not finite)
+
+    has KL ≈ δ whatever the curvature estimate that produced `step` (`max_factor` bounds the
+    extrapolation of a KL too small to read in float32). The line search then checks it as usual.
+
+    Args:
+      kl_fn: flat θ -> mean KL from the old policy.
+      theta: the old parameters (flat).
+      step: the proposed full step (flat).
+      max_kl: δ.
+      max_factor: the largest scale-up (10: a 100-fold curvature overestimate).
+
+    Returns:
+      ``(c · step, c)``.
+
+    Example:
+      >>> kl = lambda t: jnp.sum(t ** 2)          # the model's step has KL 0.04, four times δ
+      >>> step, c = rescale_to_kl(kl, jnp.zeros(2), jnp.array([0.2, 0.0]), max_kl=0.01)
+      >>> round(float(c), 3), round(float(kl(step)), 4)
+      (0.5, 0.01)
+    """
+    kl = kl_fn(theta + step)
+    ok = jnp.isfinite(kl) & (kl > 0)
+    factor = jnp.where(ok, jnp.sqrt(max_kl / jnp.where(ok, kl, 1.0)), 1.0)
+    factor = jnp.minimum(factor, max_factor)
+    return factor * step, factor
+
+
 class _LineSearchCarry(NamedTuple):
     j: Array
     accepted: Array
@@ -377,6 +414,8 @@ def trpo_step(
     hvp: Literal["exact", "finite_difference"] = "exact",
     fd_eps: float | None = None,
     cg_residual_tol: float = 1e-10,
+    fvp: Callable[[Array], Callable[[Array], Array]] | None = None,
+    measured_step: bool = False,
 ) -> tuple[Params, TRPOInfo]:
     """One TRPO update: natural-gradient direction by CG, scaled to the trust region, backtracked.
 
@@ -411,6 +450,12 @@ def trpo_step(
         for central differences of KL gradients (as MAML-RL's code).
       fd_eps: relative step of the finite differences (`None`: sqrt of machine epsilon).
       cg_residual_tol: CG stops updating below this squared residual norm.
+      fvp: optional ``flat θ_old -> (v -> (F + λI) v)``, the damped Fisher-vector product
+        built at the old parameters, replacing `hvp` (MAML-RL passes the Gauss–Newton product
+        through its inner steps, `adaptax.rl.maml_rl_outer.gauss_newton_fvp`).
+      measured_step: scale the model's step so that its true mean KL is δ (`rescale_to_kl`: one
+        extra KL evaluation) before the line search; for a Fisher estimate that overestimates
+        the curvature.
 
     Returns:
       `(new_params, TRPOInfo)`.
@@ -442,7 +487,9 @@ def trpo_step(
 
     loss_before, g = jax.value_and_grad(flat_loss)(theta)
 
-    if hvp == "exact":
+    if fvp is not None:
+        matvec = fvp(theta)
+    elif hvp == "exact":
         matvec = fisher_vector_product(flat_kl, theta, damping)
     else:
         kl_grad = jax.grad(flat_kl)
@@ -457,11 +504,14 @@ def trpo_step(
     beta = jnp.where(
         curvature > 0, jnp.sqrt(2.0 * max_kl / jnp.where(curvature > 0, curvature, 1.0)), 0.0
     )
+    step, scale = beta * direction, jnp.ones((), theta.dtype)
+    if measured_step:
+        step, scale = rescale_to_kl(flat_kl, theta, step, max_kl)
     search = backtracking_line_search(
         flat_loss,
         flat_kl,
         theta,
-        beta * direction,
+        step,
         loss_before,
         max_kl=max_kl,
         backtrack_ratio=backtrack_ratio,
@@ -474,6 +524,7 @@ def trpo_step(
         step_fraction=search.step_fraction,
         cg_residual=cg_info.residual,
         accepted=search.accepted,
+        step_scale=scale,
     )
     return unravel(search.params), info
 

@@ -8,7 +8,8 @@ error over 400 goals of the test split (`protocol.split_instances`; the paper us
 tell −3.3 from −4). Fine-tuning step sizes are chosen on goals of the validation split. Step 0 is
 the PRE-adaptation return.
 
-Every call into `adaptax.rl.maml_rl` (``mr``) is in this file; `_algo` builds its algorithm.
+Every call into `adaptax.rl.maml_rl` (``mr``) is in this file; `_algo` builds its settings,
+`_sampler` the environment's sampler and `_net` the policy.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from adaptax.experiments.protocol import compare, split_instances, split_record
 from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.nets.gaussian_mlp import GaussianMLP
-from adaptax.parallel import auto_devices, data_mesh, on, shard_batch
+from adaptax.parallel import auto_devices, data_mesh, on
 from adaptax.reporting import label
 from adaptax.rl import maml_rl as mr
 from adaptax.rl.losses import gaussian_kl, masked_mean
@@ -60,19 +61,27 @@ def _keys(seed: int) -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=32)
 @functools.cache
-def _algo(config: Nav2DConfig, oracle: bool, inner_steps: int, lr: float) -> mr.MAMLRL:
-    """The MAML-RL algorithm of every phase (``inner_steps`` 0: TRPO with no inner step, as the
+def _algo(config: Nav2DConfig, inner_steps: int, lr: float) -> mr.MAMLRL:
+    """The MAML-RL settings of every phase (``inner_steps`` 0: TRPO with no inner step, as the
     pretrained and oracle policies train) and of every evaluation at first step size ``lr``;
-    built once per setting, so the jitted functions that close over it compile once."""
-    net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
+    built once per setting, so the jitted functions that close over them compile once."""
     return cfg.settings_from(
-        mr.MAMLRL, config, env=Navigation2D(oracle=oracle, horizon=config.horizon),
-        apply_fn=net.apply, inner_lr=lr, inner_steps=inner_steps,
+        mr.MAMLRL, config, inner_lr=lr, inner_steps=inner_steps,
         fvp_subsample=config.fvp_subsample if config.hvp == "gauss_newton" else 1.0,
         measured_step=config.measured_step and config.hvp == "gauss_newton",
     )
+
+
+@functools.cache
+def _sampler(config: Nav2DConfig, oracle: bool = False) -> mr.EnvSampler:
+    """2D navigation's sampler (``oracle``: the goal in the observation)."""
+    return mr.EnvSampler(Navigation2D(oracle=oracle, horizon=config.horizon))
+
+
+@functools.cache
+def _net(config: Nav2DConfig) -> GaussianMLP:
+    return GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
 
 
 def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
@@ -85,16 +94,15 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
     """
     seeds = [config.seed + i for i in range(config.seeds)]
     keys = [_keys(seed) for seed in seeds]
-    net = GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
+    net = _net(config)
     inits = [{"x": net.init(k["init"], jnp.zeros((2,))),
               "oracle": net.init(k["oracle_init"], jnp.zeros((4,)))} for k in keys]
     mesh = data_mesh(devices_of(config))
     phases = {
-        "maml": (_algo(config, False, config.train_inner_steps, config.inner_lr),
-                 config.iterations, "x"),
-        "pretrained": (_algo(config, False, 0, config.inner_lr), config.baseline_iterations, "x"),
-        "oracle": (_algo(config, True, 0, config.inner_lr), config.baseline_iterations,
-                   "oracle"),
+        "maml": (_algo(config, config.train_inner_steps, config.inner_lr), config.iterations,
+                 False),
+        "pretrained": (_algo(config, 0, config.inner_lr), config.baseline_iterations, False),
+        "oracle": (_algo(config, 0, config.inner_lr), config.baseline_iterations, True),
     }
     trained: list[dict[str, Any]] = [{} for _ in seeds]
     train_info: dict[str, Any] = {}
@@ -103,8 +111,9 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
             for one, init in zip(trained, inits, strict=True):
                 one[method] = init["x"]
             continue
-        algo, iterations, start = phases[method]
-        learner = mr.make_maml_rl(algo)
+        algo, iterations, oracle = phases[method]
+        start = "oracle" if oracle else "x"
+        learner = mr.make_maml_rl(algo, net.apply, _sampler(config, oracle))
         run_fn, state = seeded(learner.run, [learner.init(k["train"][method], init[start])
                                              for init, k in zip(inits, keys, strict=True)])
         result = train_phase(
@@ -147,9 +156,10 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
     task_keys = jax.random.split(keys["eval"], config.eval_tasks)
 
     def curves(algo: mr.MAMLRL, params: Any, n_steps: int, task_batch: Any,
-               lr: float = 0.0) -> np.ndarray:
+               lr: float = 0.0, oracle: bool = False) -> np.ndarray:
         sizes = jnp.asarray(algo.step_sizes(n_steps), jnp.float32) * (lr / algo.inner_lr)
-        fn = on(mesh, _curve_fn(algo, n_steps, config.eval_trajs))  # sizes traced: one compile
+        fn = on(mesh, _curve_fn(algo, _net(config).apply, _sampler(config, oracle), n_steps,
+                                config.eval_trajs))  # sizes traced: one compile
         return np.asarray(fn(params, task_batch, task_keys, sizes))
 
     def summary(curve: np.ndarray) -> dict[str, list[float]]:
@@ -168,13 +178,14 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
     for method, params in trained.items():
         progress(f"evaluating {label(method)} on {config.eval_tasks} test goals")
         if method == "oracle":
-            algo = _algo(config, True, 0, config.inner_lr)
-            methods[method] = summary(curves(algo, params, 0, tasks))
+            algo = _algo(config, 0, config.inner_lr)
+            methods[method] = summary(curves(algo, params, 0, tasks, oracle=True))
             continue
-        methods[method] = summary(curves(_algo(config, False, 1, config.inner_lr), params, steps,
+        methods[method] = summary(curves(_algo(config, 1, config.inner_lr), params, steps,
                                          tasks, lrs[method]))
-        algo = _algo(config, False, 1, lrs[method])
-        diagnostics[method] = _step_diagnostics(algo, params, tasks, task_keys, steps,
+        algo = _algo(config, 1, lrs[method])
+        diagnostics[method] = _step_diagnostics(algo, _net(config).apply, _sampler(config),
+                                                params, tasks, task_keys, steps,
                                                 config.eval_trajs, mesh)
     return {
         "schema": "adaptax.maml-rl-nav2d.results/1",
@@ -186,7 +197,7 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
                    "validation": split_record("validation", config.validation_tasks),
                    "figure": split_record("validation", config.figure_goals, FIGURE_OFFSET)},
         "steps": list(range(steps + 1)),
-        "step_sizes": {m: list(_algo(config, False, 1, lrs[m]).step_sizes(steps))
+        "step_sizes": {m: list(_algo(config, 1, lrs[m]).step_sizes(steps))
                        for m in trained if m != "oracle"},
         "finetune_lr_selection": selection,
         "methods": methods,
@@ -229,8 +240,9 @@ def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any,
     env = Navigation2D(horizon=config.horizon)
     goals = split_instances(env, "validation", config.validation_tasks)
     keys = jax.random.split(key, config.validation_tasks)
-    algo = _algo(config, False, 1, config.inner_lr)
-    curve_fn = on(mesh, _curve_fn(algo, config.eval_steps, config.eval_trajs))  # as `evaluate`
+    algo = _algo(config, 1, config.inner_lr)
+    curve_fn = on(mesh, _curve_fn(algo, _net(config).apply, _sampler(config), config.eval_steps,
+                                  config.eval_trajs))  # as `evaluate`
     unit = jnp.asarray(algo.step_sizes(config.eval_steps), jnp.float32) / config.inner_lr
     scores = np.asarray([np.mean(np.asarray(curve_fn(params, goals, keys, lr * unit))[:, 1:])
                          for lr in config.finetune_lrs])
@@ -240,44 +252,42 @@ def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any,
 
 
 @functools.lru_cache(maxsize=32)
-def _curve_fn(algo: mr.MAMLRL, n_steps: int, num_trajs: int):
-    """Returns after 0…n_steps steps, vmapped over tasks (split across a mesh's devices); the
-    step sizes are a traced input."""
-    one = jax.vmap(lambda p, t, k, sizes: mr.adaptation_returns(
-        algo, p, t, k, n_steps, num_trajs, tuple(sizes[j] for j in range(n_steps))),
-        (None, 0, 0, None))
-    return jax.jit(lambda p, t, k, sizes: one(p, *shard_batch((t, k)), sizes))
+def _curve_fn(algo: mr.MAMLRL, apply_fn: Any, sampler: Any, n_steps: int, num_trajs: int):
+    """Returns after 0…n_steps steps of each task (split across a mesh's devices); the step
+    sizes are a traced input."""
+    return jax.jit(lambda p, t, k, sizes: mr.adaptation_returns(
+        algo, apply_fn, sampler, p, t, k, n_steps, num_trajs,
+        tuple(sizes[j] for j in range(n_steps))))
 
 
-def _step_diagnostics(algo, params, tasks, task_keys, steps, num_trajs,
+def _step_diagnostics(algo, apply_fn, sampler, params, tasks, task_keys, steps, num_trajs,
                       mesh: Any = None) -> dict[str, Any]:
     """Per step j: the policy σ, the KL step j moves the policy, the inner-gradient norm, and the
     advantage scale s_j of its batch (the std that rllab divides by)."""
-    fn = on(mesh, _diagnostics_fn(algo, steps, num_trajs))
+    fn = on(mesh, _diagnostics_fn(algo, apply_fn, sampler, steps, num_trajs))
     d = np.asarray(fn(params, tasks, task_keys)).mean(0)
     return {"std": d[:, 0].tolist(), "step_kl": d[:, 1].tolist(), "grad_norm": d[:, 2].tolist(),
             "adv_std": d[:, 3].tolist()}
 
 
 @functools.lru_cache(maxsize=32)
-def _diagnostics_fn(algo: mr.MAMLRL, steps: int, num_trajs: int):
-    def one(params, task, key):
-        lrs = algo.step_sizes(steps)
-        batches, chain = mr.sample_and_adapt(algo, params, task, key, lrs, num_trajs)
-        out = []
-        for j in range(steps):
-            p, new, batch = chain[j], chain[j + 1], batches[j]
-            grad = jax.grad(mr.inner_loss, argnums=1)(algo.apply_fn, p, batch)
-            _, log_std = algo.apply_fn(p, batch.obs[0, 0])
-            m0, s0 = algo.apply_fn(p, batch.obs)
-            m1, s1 = algo.apply_fn(new, batch.obs)
-            kl = masked_mean(gaussian_kl(m0, s0, m1, s1), batch.mask)
-            gnorm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grad)))
-            out.append(jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm, batch.adv_scale[0]]))
-        return jnp.stack(out)
+def _diagnostics_fn(algo: mr.MAMLRL, apply_fn: Any, sampler: Any, steps: int, num_trajs: int):
+    def one(p, new, batch):
+        grad = jax.grad(mr.inner_loss, argnums=1)(apply_fn, p, batch)
+        _, log_std = apply_fn(p, batch.obs[0, 0])
+        m0, s0 = apply_fn(p, batch.obs)
+        m1, s1 = apply_fn(new, batch.obs)
+        kl = masked_mean(gaussian_kl(m0, s0, m1, s1), batch.mask)
+        gnorm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grad)))
+        return jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm, batch.adv_scale[0]])
 
-    per_task = jax.vmap(one, (None, 0, 0))
-    return jax.jit(lambda p, t, k: per_task(p, *shard_batch((t, k))))
+    def per_task(params, tasks, keys):
+        batches, chain = mr.sample_and_adapt(algo, apply_fn, sampler, params, tasks, keys,
+                                             algo.step_sizes(steps), num_trajs)
+        return jnp.stack([jax.vmap(one, (None if j == 0 else 0, 0, 0))(
+            chain[j], chain[j + 1], batches[j]) for j in range(steps)], axis=1)
+
+    return jax.jit(per_task)
 
 
 def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, float],
@@ -289,14 +299,15 @@ def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, f
     for method in ("maml", "pretrained"):
         if method not in trained:
             continue
-        algo = _algo(config, False, 1, lrs[method])
+        algo = _algo(config, 1, lrs[method])
         sizes = algo.step_sizes(config.eval_steps)
 
-        def one(params, task, k, algo=algo, sizes=sizes):
-            batches, _ = mr.sample_and_adapt(algo, params, task, k, sizes, config.num_trajs)
-            return jnp.stack([b.obs[0] for b in batches])
+        def paths_of(params, tasks, keys, algo=algo, sizes=sizes):
+            batches, _ = mr.sample_and_adapt(algo, _net(config).apply, _sampler(config), params,
+                                             tasks, keys, sizes, config.num_trajs)
+            return jnp.stack([b.obs[:, 0] for b in batches], axis=1)
 
-        paths = jax.jit(jax.vmap(one, (None, 0, 0)))(trained[method], goals,
-                                                      jax.random.split(key, config.figure_goals))
+        paths = jax.jit(paths_of)(trained[method], goals,
+                                  jax.random.split(key, config.figure_goals))
         out[method] = np.asarray(paths).tolist()  # [goal, step, T, 2]
     return out
