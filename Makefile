@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,mujoco]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fewshot_conv.py
 	$(BIN)/python benchmarks/fewshot_maml.py
 	$(BIN)/python benchmarks/maml_rl.py --devices 2
+	$(BIN)/python benchmarks/mujoco_sampler.py
 	$(BIN)/python benchmarks/baselines.py --preset paper
 
 lint: $(STAMP)

@@ -8,7 +8,7 @@ import pytest
 from adaptax.cli import main
 from adaptax.errors import ConfigError
 from adaptax.experiments import registry
-from adaptax.experiments.maml_rl_nav2d import PAPER, results_table
+from adaptax.experiments.maml_rl import PAPER, results_table
 
 
 def test_smoke_run_writes_results_report_and_figures(tmp_path, capsys):
@@ -25,7 +25,7 @@ def test_smoke_run_writes_results_report_and_figures(tmp_path, capsys):
                  "figures/training.png", "checkpoint/maml.json"):
         assert (out / name).is_file(), name
     results = json.loads((out / "results.json").read_text())
-    assert results["schema"] == "adaptax.maml-rl-nav2d.results/1"
+    assert results["schema"] == "adaptax.maml-rl.results/1" and results["task"] == "nav2d"
     assert results["steps"] == [0, 1, 2, 3]
     assert set(results["methods"]) == {"maml", "random"}
     maml = results["methods"]["maml"]
@@ -105,7 +105,7 @@ def test_config_validation():
 def test_auto_devices_divide_the_meta_batch(monkeypatch):
     import jax
 
-    from adaptax.experiments.maml_rl_nav2d import devices_of
+    from adaptax.experiments.maml_rl import devices_of
 
     exp = registry.get("maml-rl-nav2d")
     paper = exp.make_config("paper")

@@ -1,10 +1,16 @@
-"""The ``maml-rl-nav2d`` experiment's settings: its config, presets and the published numbers.
+"""The MAML-RL experiments' settings: configs, presets and the published numbers.
+
+``maml-rl-nav2d`` (2D navigation, a JAX environment) and the four locomotion tasks
+``maml-rl-cheetah-vel``, ``-cheetah-dir``, ``-ant-vel``, ``-ant-dir`` (native MuJoCo) share one
+protocol; a config's ``task`` names its environment.
 
 Example:
   >>> Nav2DConfig().methods
   ('maml', 'pretrained', 'random', 'oracle')
   >>> PRESETS["paper"]["iterations"], PAPER["maml"][2]
   (500, -3.3)
+  >>> LocomotionConfig(task="ant-dir").horizon, PAPERS["maml-rl-ant-dir"]["maml"][1]
+  (200, 499.2)
 """
 
 from __future__ import annotations
@@ -20,6 +26,16 @@ from adaptax.parallel import AUTO_HOST_DEVICES
 
 NAME = "maml-rl-nav2d"
 METHODS = ("maml", "pretrained", "random", "oracle")
+# task -> (robot, goal) of `adaptax.envs.locomotion.Locomotion`
+LOCOMOTION = {"cheetah-vel": ("half_cheetah", "velocity"),
+              "cheetah-dir": ("half_cheetah", "direction"),
+              "ant-vel": ("ant", "velocity"), "ant-dir": ("ant", "direction")}
+TASKS = ("nav2d", *LOCOMOTION)
+
+
+def experiment_name(task: str) -> str:
+    """``maml-rl-<task>``."""
+    return f"maml-rl-{task}"
 
 # Published numbers (REFERENCE.md "MAML — reinforcement learning"; App. C Table 4).
 PAPER = {
@@ -29,6 +45,27 @@ PAPER = {
     "pretrained": [-40.8, -19.7, -11.7, -8.5],
     "random": [-82.7, -58.0, -53.8, -46.8],
     "oracle": [-2.3],
+}
+_LOCOMOTION_SOURCE = ("Finn et al. 2017, Fig. 5 (rllab MuJoCo 1.31, 40 test tasks); the numbers "
+                      "of the authors' result files")
+PAPERS: dict[str, dict[str, Any]] = {
+    NAME: PAPER,
+    "maml-rl-cheetah-vel": {
+        "source": _LOCOMOTION_SOURCE, "steps": [0, 1, 2, 3],
+        "maml": [-129.5, -78.6, -66.6, -60.8], "pretrained": [-158.0, -135.4, -128.5, -133.6],
+        "random": [-254.8, -254.3, -246.8, -230.8], "oracle": [-54.5]},
+    "maml-rl-cheetah-dir": {
+        "source": _LOCOMOTION_SOURCE, "steps": [0, 1, 2, 3],
+        "maml": [-50.7, 293.2, 313.5, 315.7], "pretrained": [-43.0, -24.8, -12.9, 19.6],
+        "random": [-35.7, 21.8, 62.3, 86.2], "oracle": [442.7]},
+    "maml-rl-ant-vel": {
+        "source": _LOCOMOTION_SOURCE, "steps": [0, 1, 2, 3],
+        "maml": [30.6, 96.7, 100.1, 101.4], "pretrained": [-1.8, 6.1, 8.5, 9.5],
+        "random": [-78.6, -62.8, -48.6, -35.6], "oracle": [107.9]},
+    "maml-rl-ant-dir": {
+        "source": _LOCOMOTION_SOURCE, "steps": [0, 1, 2, 3],
+        "maml": [8.7, 499.2, 500.7, 499.1], "pretrained": [3.2, 1.3, 6.5, 6.9],
+        "random": [3.1, 9.3, 16.0, 26.1], "oracle": [524.8]},
 }
 
 # config keys that change only the evaluation (`adaptax resume RUN --set KEY=VALUE`)
@@ -40,6 +77,7 @@ EVAL_KEYS = ("eval_tasks", "eval_trajs", "eval_steps", "validation_tasks", "fine
 class Nav2DConfig:
     """Settings of the 2D-navigation experiment; the defaults are the ``default`` preset."""
 
+    task: str = param("nav2d", "the environment", choices=("nav2d",))
     seed: int = param(0, "PRNG seed for initialisation, training tasks and sampling", min=0)
     seeds: int = param(1, SEEDS_HELP, min=1)
     iterations: int = param(40, "MAML meta-iterations (paper: up to 500)", min=1)
@@ -121,6 +159,42 @@ class Nav2DConfig:
         return self.devices or AUTO_HOST_DEVICES
 
 
+@dataclasses.dataclass(frozen=True)
+class LocomotionConfig(Nav2DConfig):
+    """Settings of the MuJoCo locomotion experiments (the paper's sizes unless said otherwise).
+
+    The environments run on native MuJoCo in this process (`adaptax.rl.mujoco_sampler`), so
+    training uses one device and one seed per run."""
+
+    task: str = param("cheetah-vel", "the environment: cheetah-vel, cheetah-dir, ant-vel or "
+                      "ant-dir", choices=tuple(LOCOMOTION))
+    seeds: int = param(1, "seeds trained in this run (MuJoCo runs train one seed per run: "
+                       "use --seed)", min=1, max=1)
+    iterations: int = param(100, "MAML meta-iterations (paper: up to 500)", min=1)
+    baseline_iterations: int = param(
+        100, "TRPO iterations of the pretrained and oracle policies (paper: 1000 cheetah, "
+        "2000 ant, at 20,000 samples each)", min=1)
+    meta_batch: int = param(40, "tasks per meta-iteration (paper: 40)", min=1)
+    horizon: int = param(200, "steps per trajectory (paper: 200)", min=1)
+    eval_tasks: int = param(40, "test tasks, from the test split (paper: 40)", min=2)
+    eval_trajs: int = param(20, "trajectories per adaptation step at test (paper: 20; ant "
+                            "direction 40)", min=2)
+    finetune_lrs: tuple[float, ...] = param(
+        (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+        "grid of first fine-tuning step sizes for pretrained and random init (later steps "
+        "times later_lr_factor), chosen on held-out tasks", min=0, min_exclusive=True)
+    validation_tasks: int = param(20, "tasks of the validation split on which the fine-tuning "
+                                  "step size is chosen", min=2)
+    threads: int = param(0, "threads that step the MuJoCo environments (0: one per core)",
+                         min=0)
+    devices: int = param(1, "devices (MuJoCo runs in this process on the CPU: 1)", min=0,
+                         max=1)
+
+    @property
+    def host_devices(self) -> int:
+        return 1
+
+
 # The paper's method and budget (REFERENCE.md "MAML — reinforcement learning"): one trained inner
 # REINFORCE step at α = 0.1, meta-batch 20 × 20 trajectories, TRPO δ = 0.01 with rllab's damping
 # 1e-5 and Fisher products on all the data, 500 iterations.
@@ -146,3 +220,20 @@ PRESETS: dict[str, dict[str, Any]] = {
                   "inner_estimator": "lvc"},
 }
 
+
+def locomotion_presets(task: str) -> dict[str, dict[str, Any]]:
+    """The presets of ``maml-rl-<task>`` for a locomotion task."""
+    trajs = 40 if task == "ant-dir" else 20  # the paper's ant direction runs: 40 per task
+    return {
+        "smoke": {"task": task, "iterations": 2, "baseline_iterations": 2, "meta_batch": 2,
+                  "num_trajs": 2, "horizon": 10, "hidden": (16, 16), "cg_iters": 3,
+                  "eval_tasks": 2, "eval_trajs": 2, "chunk": 1, "finetune_lrs": (0.1, 0.5),
+                  "validation_tasks": 2},
+        # tens of CPU minutes: half the paper's meta-batch, 10 trajectories per task
+        "default": {"task": task, "meta_batch": 20, "num_trajs": 10, "chunk": 10},
+        # the paper: 40 tasks × 20 trajectories (ant direction 40), TRPO on all the data with
+        # rllab's damping, 500 iterations for every method
+        "paper": {"task": task, "iterations": 500, "baseline_iterations": 500, "chunk": 25,
+                  "num_trajs": trajs, "eval_trajs": trajs, "damping": 1e-5,
+                  "fvp_subsample": 1.0},
+    }

@@ -1,4 +1,8 @@
-"""The ``maml-rl-nav2d`` driver: trains every method, evaluates them, writes ``results.json``.
+"""The MAML-RL driver: trains every method, evaluates them, writes ``results.json``.
+
+One protocol for every task (``config.task``): 2D navigation (a JAX environment, sampled inside
+the compiled iteration) and the MuJoCo locomotion tasks (native MuJoCo on the CPU,
+`adaptax.rl.mujoco_sampler`); only `_env` and `_sampler` tell them apart.
 
 Trains MAML (REINFORCE inner step, TRPO outer step), a pretrained policy (multi-task TRPO on all
 tasks, no inner step) and an oracle (TRPO with the goal in the observation); a randomly initialised
@@ -21,9 +25,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from adaptax.envs.locomotion import Locomotion
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.experiments import config as cfg
-from adaptax.experiments.maml_rl_nav2d.config import EVAL_KEYS, METHODS, NAME, PAPER, Nav2DConfig
+from adaptax.experiments.maml_rl.config import (
+    EVAL_KEYS,
+    LOCOMOTION,
+    METHODS,
+    PAPERS,
+    Nav2DConfig,
+    experiment_name,
+)
 from adaptax.experiments.protocol import compare, split_instances, split_record
 from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
@@ -74,14 +86,41 @@ def _algo(config: Nav2DConfig, inner_steps: int, lr: float) -> mr.MAMLRL:
 
 
 @functools.cache
-def _sampler(config: Nav2DConfig, oracle: bool = False) -> mr.EnvSampler:
-    """2D navigation's sampler (``oracle``: the goal in the observation)."""
-    return mr.EnvSampler(Navigation2D(oracle=oracle, horizon=config.horizon))
+def _env(config: Nav2DConfig, oracle: bool = False) -> Any:
+    """The task's environment (``oracle``: the goal in the observation)."""
+    if config.task in LOCOMOTION:
+        robot, goal = LOCOMOTION[config.task]
+        return Locomotion(robot, goal, horizon=config.horizon, oracle=oracle)
+    return Navigation2D(oracle=oracle, horizon=config.horizon)
+
+
+@functools.cache
+def _sampler(config: Nav2DConfig, oracle: bool = False) -> Any:
+    """The environment's sampler: in the compiled iteration (2D navigation), or native MuJoCo
+    stepped by ``config.threads`` threads."""
+    if config.task in LOCOMOTION:
+        from adaptax.rl.mujoco_sampler import MujocoSampler  # the optional mujoco extra
+
+        return MujocoSampler(_env(config, oracle), threads=config.threads)
+    return mr.EnvSampler(_env(config, oracle))
+
+
+def _obs_dim(config: Nav2DConfig, oracle: bool = False) -> int:
+    env = _env(config, oracle)
+    return env.obs_dim if config.task in LOCOMOTION else (4 if oracle else 2)
 
 
 @functools.cache
 def _net(config: Nav2DConfig) -> GaussianMLP:
-    return GaussianMLP(hidden=config.hidden, action_dim=2, kernel_init=config.policy_init)
+    action_dim = _env(config).action_dim if config.task in LOCOMOTION else 2
+    return GaussianMLP(hidden=config.hidden, action_dim=action_dim,
+                       kernel_init=config.policy_init)
+
+
+def _compiled(fn: Any, sampler: Any) -> Any:
+    """``fn`` jitted whole when the sampler is traceable; a host sampler's chain jits its
+    pieces itself."""
+    return jax.jit(fn) if sampler.traceable else fn
 
 
 def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
@@ -95,8 +134,10 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
     seeds = [config.seed + i for i in range(config.seeds)]
     keys = [_keys(seed) for seed in seeds]
     net = _net(config)
-    inits = [{"x": net.init(k["init"], jnp.zeros((2,))),
-              "oracle": net.init(k["oracle_init"], jnp.zeros((4,)))} for k in keys]
+    inits = [{"x": net.init(k["init"], jnp.zeros((_obs_dim(config),))),
+              "oracle": net.init(k["oracle_init"], jnp.zeros((_obs_dim(config, True),)))}
+             for k in keys]
+    name = experiment_name(config.task)
     mesh = data_mesh(devices_of(config))
     phases = {
         "maml": (_algo(config, config.train_inner_steps, config.inner_lr), config.iterations,
@@ -117,7 +158,7 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
         run_fn, state = seeded(learner.run, [learner.init(k["train"][method], init[start])
                                              for init, k in zip(inits, keys, strict=True)])
         result = train_phase(
-            run_dir, experiment=NAME, phase=method, run_fn=on(mesh, run_fn), state=state,
+            run_dir, experiment=name, phase=method, run_fn=on(mesh, run_fn), state=state,
             iterations=iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set inner_lr or --set max_kl",
@@ -129,7 +170,7 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
     results = combine(per_seed, seeds)
     if len(seeds) > 1:  # MAML against the baselines on each goal's seed-averaged return
         results["comparisons"] = _comparisons(results["methods"])
-    results.update(experiment=NAME, seed=config.seed, train=train_info, paper=PAPER,
+    results.update(experiment=name, seed=config.seed, train=train_info, paper=PAPERS[name],
                    training_curves=_curves(run_dir), config=cfg.to_dict(config))
     run_dir.write_results(results)
     return results
@@ -151,8 +192,7 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
     """Returns after 0…eval_steps steps on the test goals, mean ± standard error (the goals
     split across ``mesh``'s devices when one is given)."""
     steps = config.eval_steps
-    env = Navigation2D(horizon=config.horizon)
-    tasks = split_instances(env, "test", config.eval_tasks)
+    tasks = split_instances(_env(config), "test", config.eval_tasks)
     task_keys = jax.random.split(keys["eval"], config.eval_tasks)
 
     def curves(algo: mr.MAMLRL, params: Any, n_steps: int, task_batch: Any,
@@ -176,7 +216,7 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
                  for m in ("pretrained", "random") if m in trained}
     lrs = {m: selection[m]["chosen"] if m in selection else config.inner_lr for m in trained}
     for method, params in trained.items():
-        progress(f"evaluating {label(method)} on {config.eval_tasks} test goals")
+        progress(f"evaluating {label(method)} on {config.eval_tasks} test tasks")
         if method == "oracle":
             algo = _algo(config, 0, config.inner_lr)
             methods[method] = summary(curves(algo, params, 0, tasks, oracle=True))
@@ -188,7 +228,8 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
                                                 params, tasks, task_keys, steps,
                                                 config.eval_trajs, mesh)
     return {
-        "schema": "adaptax.maml-rl-nav2d.results/1",
+        "schema": "adaptax.maml-rl.results/1",
+        "task": config.task,
         "metric": "undiscounted return per trajectory (horizon steps) after j policy-gradient "
                   "steps; j = 0 is BEFORE adaptation; mean and standard error over test goals",
         "eval_tasks": config.eval_tasks,
@@ -203,7 +244,8 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
         "methods": methods,
         "comparisons": _comparisons(methods),
         "adaptation_diagnostics": diagnostics,
-        "trajectories": _trajectories(config, trained, lrs, keys["figure"]),
+        "trajectories": (_trajectories(config, trained, lrs, keys["figure"])
+                         if config.task == "nav2d" else {}),
     }
 
 
@@ -237,8 +279,7 @@ def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any,
     Returns:
       ``{"grid", "scores", "chosen"}`` (scores: mean post-adaptation return per α).
     """
-    env = Navigation2D(horizon=config.horizon)
-    goals = split_instances(env, "validation", config.validation_tasks)
+    goals = split_instances(_env(config), "validation", config.validation_tasks)
     keys = jax.random.split(key, config.validation_tasks)
     algo = _algo(config, 1, config.inner_lr)
     curve_fn = on(mesh, _curve_fn(algo, _net(config).apply, _sampler(config), config.eval_steps,
@@ -255,9 +296,9 @@ def choose_finetune_lr(config: Nav2DConfig, params: Any, key: Any,
 def _curve_fn(algo: mr.MAMLRL, apply_fn: Any, sampler: Any, n_steps: int, num_trajs: int):
     """Returns after 0…n_steps steps of each task (split across a mesh's devices); the step
     sizes are a traced input."""
-    return jax.jit(lambda p, t, k, sizes: mr.adaptation_returns(
+    return _compiled(lambda p, t, k, sizes: mr.adaptation_returns(
         algo, apply_fn, sampler, p, t, k, n_steps, num_trajs,
-        tuple(sizes[j] for j in range(n_steps))))
+        tuple(sizes[j] for j in range(n_steps))), sampler)
 
 
 def _step_diagnostics(algo, apply_fn, sampler, params, tasks, task_keys, steps, num_trajs,
@@ -281,13 +322,15 @@ def _diagnostics_fn(algo: mr.MAMLRL, apply_fn: Any, sampler: Any, steps: int, nu
         gnorm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grad)))
         return jnp.stack([jnp.mean(jnp.exp(log_std)), kl, gnorm, batch.adv_scale[0]])
 
+    measure = [jax.jit(jax.vmap(one, (None if j == 0 else 0, 0, 0))) for j in range(steps)]
+
     def per_task(params, tasks, keys):
         batches, chain = mr.sample_and_adapt(algo, apply_fn, sampler, params, tasks, keys,
                                              algo.step_sizes(steps), num_trajs)
-        return jnp.stack([jax.vmap(one, (None if j == 0 else 0, 0, 0))(
-            chain[j], chain[j + 1], batches[j]) for j in range(steps)], axis=1)
+        return jnp.stack([measure[j](chain[j], chain[j + 1], batches[j])
+                          for j in range(steps)], axis=1)
 
-    return jax.jit(per_task)
+    return _compiled(per_task, sampler)
 
 
 def _trajectories(config: Nav2DConfig, trained: dict[str, Any], lrs: dict[str, float],

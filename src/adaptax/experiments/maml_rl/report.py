@@ -1,4 +1,4 @@
-"""The ``maml-rl-nav2d`` report: ``report.md`` and the figures of a run folder's ``results.json``.
+"""The MAML-RL reports: ``report.md`` and the figures of a run folder's ``results.json``.
 
 Example:
   >>> results = {"steps": [0, 1], "methods": {"maml": {"mean": [-40.0, -12.0], "se": [1.0, 0.5]}}}
@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from adaptax.experiments.experiment import Experiment
-from adaptax.experiments.maml_rl_nav2d.config import METHODS, PAPER
-from adaptax.experiments.maml_rl_nav2d.figures import nav2d_figures
+from adaptax.experiments.maml_rl.config import METHODS, PAPER
+from adaptax.experiments.maml_rl.figures import nav2d_figures
 from adaptax.experiments.protocol import describe_split
 from adaptax.reporting import (
     figures_markdown,
@@ -41,7 +41,7 @@ def results_table(results: dict[str, Any], preset: str = "") -> str:
             continue
         r = results["methods"][method]
         ours = [f"{m:.1f} ± {s:.1f}" for m, s in zip(r["mean"], r["se"], strict=True)]
-        paper = [f"{v:.1f}" for v in PAPER[method]]
+        paper = [f"{v:.1f}" for v in results.get("paper", PAPER)[method]]
         if method == "oracle":
             ours += ["—"] * (len(steps) - 1)
             paper += ["—"] * (len(steps) - 1)
@@ -71,22 +71,23 @@ def report(run_dir: RunDir, experiment: Experiment) -> str:
     preset = run_config.get("preset", "")
     splits = results.get("splits", {})
     test = splits.get("test")
-    where = (describe_split("test", test["num"]) if test else f"{results['eval_tasks']} goals")
-    text = f"""# MAML-RL — 2D navigation
+    where = (describe_split("test", test["num"]) if test else f"{results['eval_tasks']} tasks")
+    task = c.get("task", "nav2d")
+    text = f"""# MAML-RL — {TITLES[task]}
 
 Command: `{experiment.command_of(run_config)}`
 {_comparable_note(c)}
-Policy Gaussian MLP 2-{'-'.join(map(str, c['hidden']))}-2 ReLU, state-independent log σ.
+Policy Gaussian MLP, hidden {'-'.join(map(str, c['hidden']))} ReLU, state-independent log σ.
 Training: meta-batch {c['meta_batch']} tasks × {c['num_trajs']} trajectories × horizon
 {c['horizon']}; inner {c['inner_estimator'].upper()} step α = {c['inner_lr']},
 {c['train_inner_steps']} inner step(s) trained through (objective: {c['meta_objective']});
 TRPO δ = {c['max_kl']}, damping {c['damping']:g}, {c['cg_iters']} CG iterations, {c['hvp']}
 Fisher-vector products on {c['fvp_subsample']:g} of the data (by {c['fvp_subsample_by']});
 {c['iterations']} MAML / {c['baseline_iterations']} baseline iterations.
-Evaluation: {results['eval_tasks']} test goals ({where}), {results['eval_trajs']} trajectories
+Evaluation: {results['eval_tasks']} test tasks ({where}), {results['eval_trajs']} trajectories
 per step, step sizes: {_step_sizes(results)}. Returns are per trajectory, {_spread(results)}.
 "Pre-adaptation" is the return of the meta-trained policy itself, before any gradient
-step; "after j steps" is the return after j policy-gradient steps on the new goal.
+step; "after j steps" is the return after j policy-gradient steps on the new task.
 
 ## Results
 
@@ -98,7 +99,7 @@ step; "after j steps" is the return after j policy-gradient steps on the new goa
 
 {train}
 
-Adaptation diagnostics (test goals, mean over goals):
+Adaptation diagnostics (test tasks, mean over tasks):
 {diag}
 
 ## Figures
@@ -116,7 +117,7 @@ Adaptation diagnostics (test goals, mean over goals):
 def _spread(results: dict[str, Any]) -> str:
     """What a result's ± means: over the test goals, or across the seeds of a multi-seed run."""
     if "seeds" not in results:
-        return "mean ± standard error over goals"
+        return "mean ± standard error over tasks"
     seeds = results["seeds"]
     each = "; ".join(
         f"seed {seed}: " + " / ".join(f"{v:.1f}" for v in means)
@@ -126,12 +127,25 @@ def _spread(results: dict[str, Any]) -> str:
             "each goal's return averaged over the seeds")
 
 
+TITLES = {"nav2d": "2D navigation", "cheetah-vel": "half-cheetah, goal velocity",
+          "cheetah-dir": "half-cheetah, forward/backward", "ant-vel": "ant, goal velocity",
+          "ant-dir": "ant, forward/backward"}
+
+
 def _comparable_note(config: dict[str, Any]) -> str:
-    """A warning when the run's sizes make its numbers incomparable with the paper's."""
-    if config["horizon"] == 100:
-        return ""
-    return not_comparable(f"horizon {config['horizon']} (the paper's is 100), so returns are on "
-                          "another scale")
+    """A warning when the run's sizes or simulator make its numbers incomparable with the
+    paper's."""
+    task = config.get("task", "nav2d")
+    paper_horizon = 100 if task == "nav2d" else 200
+    notes = []
+    if config["horizon"] != paper_horizon:
+        notes.append(f"horizon {config['horizon']} (the paper's is {paper_horizon}), so returns "
+                     "are on another scale")
+    if task != "nav2d":
+        notes.append("MuJoCo 3+ and Gymnasium's models against the paper's rllab on MuJoCo "
+                     "1.31 (docs/maml-rl-locomotion.md lists the differences): compare the "
+                     "ordering of the methods, not the absolute returns")
+    return not_comparable("; ".join(notes)) if notes else ""
 
 
 def _comparison_text(results: dict[str, Any]) -> str:
@@ -139,7 +153,7 @@ def _comparison_text(results: dict[str, Any]) -> str:
     comps = results.get("comparisons") or {}
     if not comps:
         return ""
-    lines = ["Same test goals, one-sided Welch t-tests (p < 0.05): MAML minus the other method "
+    lines = ["Same test tasks, one-sided Welch t-tests (p < 0.05): MAML minus the other method "
              "after each step."]
     for other, per_step in comps.items():
         cells = [f"step {j}: {verdict(c, digits=1)}" for j, c in enumerate(per_step, 1)]
