@@ -10,10 +10,9 @@ from adaptax.envs.locomotion import Locomotion  # noqa: E402
 
 
 def _state(env, seed):
-    m = env.model
-    data = mujoco.MjData(m)
-    env.reset(data, np.random.default_rng(seed), np.zeros(env.raw_dim))
-    return m, data
+    batch = env.batch(1, 1, "threads")
+    batch.reset(np.random.default_rng(seed))
+    return env.model, batch
 
 
 @pytest.mark.parametrize("robot", ["half_cheetah", "ant"])
@@ -21,14 +20,13 @@ def test_a_step_reads_the_post_step_state_as_rllab_did(robot):
     # rllab: mj_step, then mj_forward (MuJoCo 1.31 also filled cfrc_ext), then read the whole
     # robot's centre of mass and its velocity. Our step must give the same numbers.
     env = Locomotion(robot, "velocity")
-    m, data = _state(env, 0)
+    m, batch = _state(env, 0)
     ref = mujoco.MjData(m)
-    mujoco.mj_setState(m, ref, _full(m, data), mujoco.mjtState.mjSTATE_INTEGRATION)
+    mujoco.mj_setState(m, ref, _full(m, batch.datas[0]), mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(m, ref)
     ctrl = np.random.default_rng(1).uniform(-1, 1, (1, env.action_dim))
-    raw = np.zeros((1, env.raw_dim))
     for _ in range(30):  # long enough for the ant's feet to land
-        env.step_range([data], ctrl, raw, np.ones(1, bool), 0, 1)
+        raw = batch.step(ctrl, np.ones(1, bool))
         ref.ctrl[:] = ctrl[0]
         mujoco.mj_step(m, ref)
         mujoco.mj_forward(m, ref)
@@ -110,3 +108,41 @@ def test_bad_settings_name_the_choices():
         Locomotion("humanoid")
     with pytest.raises(ValueError, match="goal"):
         Locomotion("ant", "position")
+
+
+def test_rollout_stepping_matches_stepping_each_mjdata():
+    # the half-cheetah's fast path: MuJoCo's rollout threads step the states, JAX computes the
+    # centre of mass and its velocity; the same numbers as MjData stepped and read one by one
+    # (the solver starts cold each step: contact forces agree to its tolerance)
+    env = Locomotion("half_cheetah", "velocity")
+    fast, slow = env.batch(6, 2, "rollout"), env.batch(6, 2, "threads")
+    raws = [b.reset(np.random.default_rng(3)) for b in (fast, slow)]
+    np.testing.assert_allclose(raws[0], raws[1], rtol=1e-5, atol=1e-5)
+    start = raws[0].copy()
+    rng = np.random.default_rng(4)
+    alive = np.ones(6, bool)
+    alive[5] = False  # an ended episode is no longer stepped
+    for _ in range(40):
+        ctrl = rng.uniform(-1, 1, (6, 6))
+        raws = [b.step(ctrl, alive) for b in (fast, slow)]
+    np.testing.assert_allclose(raws[0], raws[1], rtol=1e-3, atol=1e-3)
+    assert np.abs(raws[0][:5, 0]).max() > 0.01  # the cheetahs moved…
+    np.testing.assert_array_equal(raws[0][5], start[5])  # …and the frozen one did not
+
+
+def test_centre_of_mass_and_its_velocity_match_mujoco():
+    from adaptax.envs.kinematics import CentreOfMass
+
+    m = Locomotion("half_cheetah").model
+    rng = np.random.default_rng(0)
+    qpos, qvel = rng.normal(size=(6, m.nq)), rng.normal(size=(6, m.nv))
+    com, velocity = CentreOfMass(m)(qpos, qvel)
+    data = mujoco.MjData(m)
+    for i in range(6):
+        data.qpos[:], data.qvel[:] = qpos[i], qvel[i]
+        mujoco.mj_forward(m, data)
+        mujoco.mj_subtreeVel(m, data)
+        np.testing.assert_allclose(com[i], data.subtree_com[1], atol=1e-5)
+        np.testing.assert_allclose(velocity[i], data.subtree_linvel[1], atol=1e-5)
+    with pytest.raises(ValueError, match="hinge and slide"):
+        CentreOfMass(Locomotion("ant").model)  # a free joint

@@ -47,6 +47,7 @@ import dataclasses
 import functools
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import jax
@@ -184,7 +185,7 @@ class Locomotion:
             return LocomotionTask(jax.random.uniform(key, (), jnp.float32, low, high))
         return LocomotionTask(jnp.where(jax.random.bernoulli(key), 1.0, -1.0))
 
-    # ---- host-side physics: one MjData per environment --------------------------------------
+    # ---- host-side physics ---------------------------------------------------------------
 
     def init_qpos(self) -> np.ndarray:
         """rllab's initial pose: the model's ``init_qpos`` numeric when it has one (the ant)."""
@@ -196,21 +197,25 @@ class Locomotion:
             return np.array(m.numeric_data[start:start + m.nq])
         return np.array(m.qpos0)
 
-    def reset(self, data: Any, rng: np.random.Generator, raw: np.ndarray) -> None:
-        """Resets one MjData around the initial pose and reads it into ``raw``."""
-        mujoco = load_mujoco()
-        m = self.model
-        mujoco.mj_resetData(m, data)
-        data.qpos[:] = self.init_qpos() + _QPOS_NOISE * rng.standard_normal(m.nq)
-        data.qvel[:] = _QVEL_NOISE * rng.standard_normal(m.nv)
-        mujoco.mj_forward(m, data)
-        if self.robot == "ant":
-            mujoco.mj_rnePostConstraint(m, data)
-        self.read(data, raw)
+    def batch(self, n: int, threads: int, kind: str = "auto") -> Any:
+        """n environments stepped together on ``threads`` threads (`step` and `reset` fill a
+        ``[n, raw_dim]`` array).
+
+        ``kind``: ``"rollout"`` steps them in `mujoco.rollout`'s own threads and computes the
+        centre of mass and its velocity from the new states (`adaptax.envs.kinematics`;
+        no Python per environment; models of hinges and slides, i.e. the half-cheetah);
+        ``"threads"`` steps one MjData per environment from a pool of Python threads (any
+        model; the ant, whose contact forces come from mj_rnePostConstraint); ``"auto"``: the
+        first that applies.
+        """
+        require_choice("kind", kind, ("auto", "rollout", "threads"))
+        if kind == "rollout" or (kind == "auto" and self.robot == "half_cheetah"):
+            return _RolloutBatch(self, n, threads)
+        return _ThreadedBatch(self, n, threads)
 
     def read(self, data: Any, raw: np.ndarray) -> None:
-        """Copies what the observation and reward need: qpos, qvel, (ant: cfrc_ext and the
-        torso's rotation), the centre of mass and its velocity."""
+        """Copies what the observation and reward need from one MjData: qpos, qvel, (ant:
+        cfrc_ext and the torso's rotation), the centre of mass and its velocity."""
         m = self.model
         nq, nv = m.nq, m.nv
         raw[:nq] = data.qpos
@@ -223,38 +228,12 @@ class Locomotion:
             end += 9
         raw[end:end + 6] = data.sensordata[:6]
 
-    def step_range(self, datas: list, ctrl: np.ndarray, raw: np.ndarray, alive: np.ndarray,
-                   lo: int, hi: int) -> None:
-        """Steps environments lo … hi−1 that are alive with controls ``ctrl`` (already clipped)
-        and reads them into ``raw``; one thread's share of a lockstep batch (MuJoCo releases
-        the GIL while it steps).
-
-        The half-cheetah (Euler) steps as mj_step2 then mj_step1: the same physics as mj_step,
-        and it leaves the position and velocity quantities of the new state computed, which
-        rllab's extra mj_forward provided. The ant (RK4) steps, then runs mj_forward and
-        mj_rnePostConstraint for its contact forces, as MuJoCo 1.31 did by default.
-        """
-        mujoco = load_mujoco()
+    def initial_states(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """n reset states around the initial pose: qpos = qpos₀ + 0.01·N(0, 1), qvel = 0.1·N(0, 1)
+        (rllab's ``reset_mujoco``)."""
         m = self.model
-        if self.robot == "half_cheetah":
-            step1, step2 = mujoco.mj_step1, mujoco.mj_step2
-            for i in range(lo, hi):
-                if alive[i]:
-                    d = datas[i]
-                    d.ctrl[:] = ctrl[i]
-                    step2(m, d)
-                    step1(m, d)
-                    self.read(d, raw[i])
-            return
-        step, forward, post = mujoco.mj_step, mujoco.mj_forward, mujoco.mj_rnePostConstraint
-        for i in range(lo, hi):
-            if alive[i]:
-                d = datas[i]
-                d.ctrl[:] = ctrl[i]
-                step(m, d)
-                forward(m, d)
-                post(m, d)
-                self.read(d, raw[i])
+        qpos = self.init_qpos() + _QPOS_NOISE * rng.standard_normal((n, m.nq))
+        return qpos, _QVEL_NOISE * rng.standard_normal((n, m.nv))
 
     def observe(self, raw: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """Observations of a batch (``raw`` [N, raw_dim], ``goal`` [N])."""
@@ -285,3 +264,103 @@ class Locomotion:
         height = raw[:, 2]
         done = ~finite | (height < _ANT_HEIGHT[0]) | (height > _ANT_HEIGHT[1])
         return forward + bonus - cost - contact + _ANT_SURVIVE, done
+
+
+class _ThreadedBatch:
+    """One MjData per environment, stepped by a pool of Python threads (MuJoCo releases the GIL
+    while it steps)."""
+
+    def __init__(self, env: Locomotion, n: int, threads: int) -> None:
+        mujoco = load_mujoco()
+        self.env, self.n = env, n
+        self.datas = [mujoco.MjData(env.model) for _ in range(n)]
+        self.raw = np.zeros((n, env.raw_dim))
+        self.bounds = np.linspace(0, n, min(threads, n) + 1).astype(int)
+        self.pool = ThreadPoolExecutor(len(self.bounds) - 1) if len(self.bounds) > 2 else None
+
+    def reset(self, rng: np.random.Generator) -> np.ndarray:
+        mujoco = load_mujoco()
+        m, env = self.env.model, self.env
+        qpos, qvel = env.initial_states(rng, self.n)
+        for i, d in enumerate(self.datas):
+            mujoco.mj_resetData(m, d)
+            d.qpos[:], d.qvel[:] = qpos[i], qvel[i]
+            mujoco.mj_forward(m, d)
+            if env.robot == "ant":
+                mujoco.mj_rnePostConstraint(m, d)
+            env.read(d, self.raw[i])
+        return self.raw
+
+    def step(self, ctrl: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        work = functools.partial(self._step_range, ctrl, alive)
+        if self.pool is None:
+            work(0, self.n)
+        else:
+            list(self.pool.map(lambda r: work(*r), zip(self.bounds[:-1], self.bounds[1:],
+                                                       strict=True)))
+        return self.raw
+
+    def _step_range(self, ctrl: np.ndarray, alive: np.ndarray, lo: int, hi: int) -> None:
+        """Environments lo … hi−1 that are alive: one thread's share. The Euler model steps as
+        mj_step2 then mj_step1 (mj_step's physics, leaving the new state's positions and
+        velocities computed, which rllab's extra mj_forward provided); RK4 steps, then runs
+        mj_forward and mj_rnePostConstraint for the contact forces MuJoCo 1.31 filled."""
+        mujoco = load_mujoco()
+        m, env, datas, raw = self.env.model, self.env, self.datas, self.raw
+        euler = m.opt.integrator == mujoco.mjtIntegrator.mjINT_EULER
+        for i in range(lo, hi):
+            if not alive[i]:
+                continue
+            d = datas[i]
+            d.ctrl[:] = ctrl[i]
+            if euler:
+                mujoco.mj_step2(m, d)
+                mujoco.mj_step1(m, d)
+            else:
+                mujoco.mj_step(m, d)
+                mujoco.mj_forward(m, d)
+                mujoco.mj_rnePostConstraint(m, d)
+            env.read(d, raw[i])
+
+
+class _RolloutBatch:
+    """The environments' states as one array, stepped by `mujoco.rollout` in its own threads;
+    the centre of mass and its velocity of the new states from `kinematics`."""
+
+    def __init__(self, env: Locomotion, n: int, threads: int) -> None:
+        mujoco = load_mujoco()
+        from mujoco import rollout
+
+        from adaptax.envs.kinematics import CentreOfMass
+
+        m = env.model
+        self.env, self.n = env, n
+        self.spec = mujoco.mjtState.mjSTATE_FULLPHYSICS.value
+        size = mujoco.mj_stateSize(m, self.spec)
+        template = mujoco.MjData(m)
+        self.state = np.zeros((n, size))
+        mujoco.mj_getState(m, template, self.state[0], self.spec)
+        self.state[:] = self.state[0]
+        self.next = np.zeros((n, 1, size))
+        self.runner = rollout.Rollout(nthread=threads if threads > 1 else 0)
+        self.datas = [mujoco.MjData(m) for _ in range(max(threads, 1))]
+        self.com = CentreOfMass(m)
+
+    def _raw(self) -> np.ndarray:
+        m = self.env.model  # FULLPHYSICS states are [time, qpos, qvel, …]
+        qpos, qvel = self.state[:, 1:1 + m.nq], self.state[:, 1 + m.nq:1 + m.nq + m.nv]
+        return np.concatenate([qpos, qvel, *self.com(qpos, qvel)], axis=1)
+
+    def reset(self, rng: np.random.Generator) -> np.ndarray:
+        m = self.env.model
+        qpos, qvel = self.env.initial_states(rng, self.n)
+        self.state[:, 0] = 0.0
+        self.state[:, 1:1 + m.nq] = qpos
+        self.state[:, 1 + m.nq:1 + m.nq + m.nv] = qvel
+        return self._raw()
+
+    def step(self, ctrl: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        self.runner.rollout(self.env.model, self.datas, self.state, ctrl[:, None, :], nstep=1,
+                            state=self.next)
+        self.state = np.where(alive[:, None], self.next[:, 0], self.state)
+        return self._raw()

@@ -3,7 +3,8 @@
 For B tasks × K trajectories the sampler keeps N = B·K MuJoCo states. At each of the T steps
 
     a, log π(a|s) = policy(θ_task, s)        one jitted call on the whole [B, K, obs] batch
-    physics step of the N environments       a pool of threads, each stepping its share
+    physics step of the N environments       `mujoco.rollout`'s threads (half-cheetah), or a
+                                              pool of Python threads, each stepping its share
                                               (MuJoCo releases the GIL while it steps)
     rewards, episode ends, observations       vectorised NumPy
 
@@ -35,7 +36,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jax
@@ -82,10 +82,13 @@ class MujocoSampler:
     Attributes:
       env: the task family (robot, goal, horizon, oracle).
       threads: threads that step the environments (default: one per core).
+      kind: how they are stepped (`Locomotion.batch`): ``"auto"``, ``"rollout"`` (MuJoCo's
+        own threads; the half-cheetah) or ``"threads"`` (a Python thread pool; any model).
     """
 
     env: Locomotion
     threads: int = 0
+    kind: str = "auto"
     traceable: bool = dataclasses.field(default=False, init=False)
     _state: dict = dataclasses.field(default_factory=dict, init=False, repr=False)
 
@@ -102,24 +105,11 @@ class MujocoSampler:
     def sample_tasks(self, key: PRNGKey, n: int) -> Any:
         return jax.vmap(self.env.sample_task)(jax.random.split(key, n))
 
-    def _datas(self, n: int) -> list:
-        """n MjData (kept between calls) and the thread pool."""
-        mujoco = load_mujoco()
-        datas = self._state.setdefault("datas", [])
-        while len(datas) < n:
-            datas.append(mujoco.MjData(self.env.model))
-        if "pool" not in self._state:
-            self._state["pool"] = ThreadPoolExecutor(self.threads)
-        return datas[:n]
-
-    def _parallel(self, fn, n: int) -> None:
-        """fn(lo, hi) over ``threads`` contiguous ranges of 0 … n−1."""
-        bounds = np.linspace(0, n, min(self.threads, n) + 1).astype(int)
-        if len(bounds) == 2:
-            fn(0, n)
-            return
-        list(self._state["pool"].map(lambda r: fn(*r), zip(bounds[:-1], bounds[1:],
-                                                             strict=True)))
+    def _batch(self, n: int) -> Any:
+        """The physics of n environments (`Locomotion.batch`), kept between calls."""
+        if self._state.get("n") != n:
+            self._state.update(n=n, batch=self.env.batch(n, self.threads, self.kind))
+        return self._state["batch"]
 
     def __call__(self, apply_fn: ApplyFn, params: Params, tasks: Any, keys: Array,
                  num_trajs: int, shared: bool = False) -> Rollouts:
@@ -129,11 +119,8 @@ class MujocoSampler:
         batch = keys.shape[0]
         n = batch * num_trajs
         goal = np.repeat(np.asarray(tasks.goal, np.float64), num_trajs)
-        datas = self._datas(n)
-        rng = np.random.default_rng(keys.astype(np.uint64).ravel().tolist())
-        raw = np.zeros((n, env.raw_dim))
-        for i in range(n):
-            env.reset(datas[i], rng, raw[i])
+        physics = self._batch(n)
+        raw = physics.reset(np.random.default_rng(keys.astype(np.uint64).ravel().tolist()))
         act = _act_fn(apply_fn, shared)
         obs_now = env.observe(raw, goal).astype(np.float32)
         alive = np.ones(n, bool)
@@ -149,7 +136,7 @@ class MujocoSampler:
             actions[t] = np.asarray(action).reshape(n, -1)
             log_probs[t] = np.asarray(log_prob).reshape(n)
             ctrl = np.clip(actions[t], -1.0, 1.0).astype(np.float64)
-            self._parallel(functools.partial(env.step_range, datas, ctrl, raw, alive), n)
+            raw = physics.step(ctrl, alive)
             reward, done = env.reward_done(raw, ctrl, goal)
             rewards[t] = np.where(alive, np.nan_to_num(reward), 0.0)
             dones[t] = done | ~alive
