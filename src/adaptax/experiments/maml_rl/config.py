@@ -164,12 +164,10 @@ class LocomotionConfig(Nav2DConfig):
     """Settings of the MuJoCo locomotion experiments (the paper's sizes unless said otherwise).
 
     The environments run on native MuJoCo in this process (`adaptax.rl.mujoco_sampler`), so
-    training uses one device and one seed per run."""
+    training uses one device, and several seeds train one after another."""
 
     task: str = param("cheetah-vel", "the environment: cheetah-vel, cheetah-dir, ant-vel or "
                       "ant-dir", choices=tuple(LOCOMOTION))
-    seeds: int = param(1, "seeds trained in this run (MuJoCo runs train one seed per run: "
-                       "use --seed)", min=1, max=1)
     iterations: int = param(100, "MAML meta-iterations (paper: up to 500)", min=1)
     baseline_iterations: int = param(
         100, "TRPO iterations of the pretrained and oracle policies (paper: 1000 cheetah, "

@@ -129,7 +129,9 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
     With ``seeds`` = N > 1, seeds ``seed … seed + N − 1`` train together in one compiled run
     per method (`seeds.batched`), each is evaluated as a single-seed run would be, and the
     results hold their mean ± 95% interval across seeds (`seeds.combine`); MAML is compared
-    with the baselines on each goal's return averaged over the seeds.
+    with the baselines on each goal's return averaged over the seeds. A host sampler (MuJoCo)
+    cannot be vmapped: its seeds train one after another, each with its own checkpoint
+    (phase ``<method>-seed<N>``), with the same results as separate runs.
     """
     seeds = [config.seed + i for i in range(config.seeds)]
     keys = [_keys(seed) for seed in seeds]
@@ -154,18 +156,31 @@ def run(config: Nav2DConfig, run_dir: RunDir, resume: bool = False) -> dict[str,
             continue
         algo, iterations, oracle = phases[method]
         start = "oracle" if oracle else "x"
-        learner = mr.make_maml_rl(algo, net.apply, _sampler(config, oracle))
-        run_fn, state = seeded(learner.run, [learner.init(k["train"][method], init[start])
-                                             for init, k in zip(inits, keys, strict=True)])
-        result = train_phase(
-            run_dir, experiment=name, phase=method, run_fn=on(mesh, run_fn), state=state,
-            iterations=iterations, chunk=config.chunk, resume=resume,
-            config_hash=cfg.training_hash(config, EVAL_KEYS),
-            hint="lower --set inner_lr or --set max_kl",
-        )
-        for one, p in zip(trained, split(result.state.params, len(seeds)), strict=True):
+        sampler = _sampler(config, oracle)
+        learner = mr.make_maml_rl(algo, net.apply, sampler)
+        states = [learner.init(k["train"][method], init[start])
+                  for init, k in zip(inits, keys, strict=True)]
+        groups = ([(method, seeded(learner.run, states))] if sampler.traceable
+                  or len(seeds) == 1 else
+                  [(f"{method}-seed{seed}", (learner.run, state))
+                   for seed, state in zip(seeds, states, strict=True)])
+        params, records = [], []
+        for phase, (run_fn, state) in groups:
+            result = train_phase(
+                run_dir, experiment=name, phase=phase, run_fn=on(mesh, run_fn), state=state,
+                iterations=iterations, chunk=config.chunk, resume=resume,
+                config_hash=cfg.training_hash(config, EVAL_KEYS),
+                hint="lower --set inner_lr or --set max_kl",
+            )
+            count = len(seeds) if len(groups) == 1 else 1
+            params += split(result.state.params, count)
+            records.append(result.record())
+        for one, p in zip(trained, params, strict=True):
             one[method] = p
-        train_info[method] = {**result.record(), "devices": mesh.size}
+        train_info[method] = {**records[0], "devices": mesh.size}
+        if len(records) > 1:
+            train_info[method]["train_seconds"] = sum(r["train_seconds"] for r in records)
+            train_info[method]["seeds_trained"] = "one after another"
     per_seed = [evaluate(config, one, k, mesh) for one, k in zip(trained, keys, strict=True)]
     results = combine(per_seed, seeds)
     if len(seeds) > 1:  # MAML against the baselines on each goal's seed-averaged return
