@@ -118,8 +118,9 @@ def test_miniimagenet_smoke_run_on_a_dataset_in_the_official_layout(tmp_path, mo
     monkeypatch.setenv("ADAPTAX_CACHE", str(tmp_path / "cache"))
     data = _miniimagenet(tmp_path / "mini")
     out = tmp_path / "run"
+    # BatchNorm with running statistics (a model state through the inner steps) end to end
     assert main(["run", "maml-miniimagenet", "--preset", "smoke", "--set", f"data={data}",
-                 "--out", str(out)]) == 0
+                 "--set", "norm=running", "--out", str(out)]) == 0
     r = json.loads((out / "results.json").read_text())
     assert r["experiment"] == "maml-miniimagenet"
     assert r["data"]["train_classes"] == 6 and r["data"]["test_classes"] == 5
@@ -128,4 +129,5 @@ def test_miniimagenet_smoke_run_on_a_dataset_in_the_official_layout(tmp_path, mo
     assert r["paper"]["cells"] == {"maml": [48.70, 1.84], "fomaml": [48.07, 1.75]}
     report = (out / "report.md").read_text()
     assert "MiniImagenet 5-way 1-shot" in report and "max-pooling" in report
+    assert "BatchNorm with running statistics" in report
     assert "48.7 ± 1.8" in report

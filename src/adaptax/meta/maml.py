@@ -13,6 +13,13 @@ Public API (also exported as ``adaptax.maml``):
   objective over a meta-batch of tasks sampled inside the compiled step, applies an optax
   optimiser, and runs many iterations per dispatch under ``lax.scan`` over a named
   :class:`MetaTrainState`.
+
+A loss may also return an aux (``has_aux``: ``(value, aux)``, e.g. accuracy) and carry a model
+state that is not learned by gradient, such as BatchNorm's running statistics (``has_state``:
+``loss(params, batch, state) -> (value, aux, new_state)``, aux possibly ``None``). The state
+passes through the inner steps (each step's forward pass updates it) and into the query loss;
+the trainer keeps it in :class:`MetaTrainState` and sets it to the mean of the meta-batch's
+new states after every iteration.
 """
 
 from __future__ import annotations
@@ -44,6 +51,12 @@ def _grad(loss: LossFn, has_aux: bool) -> Callable[[Params, Any], PyTree]:
     return lambda p, batch: grad(p, batch)[0]
 
 
+def _state_grad(loss: Callable[..., Any]) -> Callable[[Params, Any, Any], tuple[PyTree, Any]]:
+    """``(params, batch, state) -> (∇params loss, new_state)`` for a loss with a model state."""
+    grad = jax.grad(lambda p, b, s: (lambda v, a, n: (v, n))(*loss(p, b, s)), has_aux=True)
+    return lambda p, batch, state: grad(p, batch, state)
+
+
 def adapt(
     loss: LossFn,
     params: Params,
@@ -53,7 +66,9 @@ def adapt(
     steps: int = 1,
     first_order: bool = False,
     has_aux: bool = False,
-) -> Params:
+    state: Any = None,
+    has_state: bool = False,
+) -> Any:
     """Adapts ``params`` to one task by ``steps`` steps of gradient descent on ``batch``.
 
     The MAML inner update (Finn et al. 2017, Eq. 1), repeated::
@@ -73,9 +88,13 @@ def adapt(
       steps: number of inner steps (a Python int ≥ 0; 0 returns ``params``).
       first_order: treat the inner gradients as constants.
       has_aux: ``loss`` returns ``(scalar, aux)`` (e.g. accuracy); the aux is ignored here.
+      state: the model state at the start (with ``has_state``).
+      has_state: ``loss(params, batch, state) -> (scalar, aux, new_state)``; each step's
+        forward pass updates the state, which is not differentiated through.
 
     Returns:
-      The adapted parameters, a pytree shaped like ``params``.
+      The adapted parameters, a pytree shaped like ``params``; with ``has_state``,
+      ``(params, state)``.
 
     Example::
 
@@ -85,6 +104,15 @@ def adapt(
     """
     if not isinstance(steps, int) or steps < 0:
         raise ValueError(f"adapt: steps must be an int >= 0, got {steps!r}")
+    if has_state:
+        state_grad = _state_grad(loss)
+        for _ in range(steps):
+            g, state = state_grad(params, batch, state)
+            state = jax.lax.stop_gradient(state)
+            if first_order:
+                g = jax.lax.stop_gradient(g)
+            params = jax.tree_util.tree_map(jnp.subtract, params, _scale(lr, g))
+        return params, state
     grad_fn = _grad(loss, has_aux)
 
     def one_step(p: Params) -> Params:
@@ -108,6 +136,8 @@ def meta_loss(
     steps: int = 1,
     first_order: bool = False,
     has_aux: bool = False,
+    state: Any = None,
+    has_state: bool = False,
 ) -> Any:
     """The MAML objective for one task: query loss after adapting on the support batch.
 
@@ -121,10 +151,11 @@ def meta_loss(
       params: the meta-parameters θ (any pytree).
       support: the task's adaptation batch.
       query: the task's evaluation batch.
-      lr, steps, first_order, has_aux: as in :func:`adapt`.
+      lr, steps, first_order, has_aux, state, has_state: as in :func:`adapt`.
 
     Returns:
-      A scalar; with ``has_aux``, ``(scalar, aux)`` of the query batch.
+      A scalar; with ``has_aux``, ``(scalar, aux)`` of the query batch; with ``has_state``,
+      ``(scalar, aux, new_state)``, the state after the inner steps and the query pass.
 
     Example::
 
@@ -134,6 +165,11 @@ def meta_loss(
       >>> round(float(g["w"]), 4)      # 2(w' − 1) · dw'/dw = 2 · (0.2 − 1) · (1 − 2α)
       -1.28
     """
+    if has_state:
+        adapted, state = adapt(loss, params, support, lr=lr, steps=steps,
+                               first_order=first_order, state=state, has_state=True)
+        value, aux, state = loss(adapted, query, state)
+        return value, aux, jax.lax.stop_gradient(state)
     adapted = adapt(loss, params, support, lr=lr, steps=steps, first_order=first_order,
                     has_aux=has_aux)
     return loss(adapted, query)
@@ -141,15 +177,24 @@ def meta_loss(
 
 def maml_objective(
     loss: LossFn, *, lr: float | PyTree, steps: int = 1, first_order: bool = False,
-    has_aux: bool = False,
-) -> Callable[[Params, Any], Any]:
-    """A per-task objective ``(params, task) -> scalar`` for :func:`make_meta_trainer`.
+    has_aux: bool = False, has_state: bool = False,
+) -> Callable[..., Any]:
+    """A per-task objective ``(params, task) -> scalar`` for :func:`make_meta_trainer`
+    (``has_state``: ``(params, task, state) -> (scalar, aux, new_state)``).
 
     ``task`` has ``support`` and ``query`` attributes (e.g. :class:`adaptax.types.TaskBatch`) or
     is a ``(support, query)`` tuple. ``lr`` is fixed; to learn per-parameter rates (Meta-SGD),
     keep them in the parameters and write the objective yourself:
     ``lambda p, task: meta_loss(loss, p["net"], task.support, task.query, lr=p["lr"])``.
     """
+
+    if has_state:
+        def with_state(params: Params, task: Any, state: Any) -> Any:
+            support, query = support_and_query(task)
+            return meta_loss(loss, params, support, query, lr=lr, steps=steps,
+                             first_order=first_order, state=state, has_state=True)
+
+        return with_state
 
     def objective(params: Params, task: Any) -> Any:
         support, query = support_and_query(task)
@@ -182,6 +227,7 @@ class MetaTrainState(NamedTuple):
     opt_state: optax.OptState
     step: jax.Array  # number of meta-iterations done
     key: PRNGKey
+    model_state: Any = None  # with has_state: e.g. BatchNorm's running statistics
 
 
 class MetaMetrics(NamedTuple):
@@ -199,6 +245,7 @@ def make_meta_trainer(
     init_params: Callable[[PRNGKey], Params] | None = None,
     presample: bool = True,
     has_aux: bool = False,
+    has_state: bool = False,
 ) -> Learner:
     """Builds MAML's meta-training as a :class:`~adaptax.types.Learner`.
 
@@ -227,6 +274,10 @@ def make_meta_trainer(
       has_aux: ``objective`` returns ``(scalar, aux)``, e.g. ``maml_objective(...,
         has_aux=True)`` over a loss that also returns the query accuracy; the metrics carry
         the aux averaged over the meta-batch (``MetaMetrics.aux``).
+      has_state: ``objective(params, task, state) -> (scalar, aux, new_state)``
+        (``maml_objective(..., has_state=True)``); ``init(key, params, model_state)`` takes
+        the first state, and after each iteration the state is the mean of the meta-batch's
+        new states.
 
     Returns:
       A :class:`~adaptax.types.Learner`.
@@ -239,26 +290,37 @@ def make_meta_trainer(
       >>> state, metrics = trainer.run(state, 1000)  # doctest: +SKIP
     """
 
-    def batch_objective(params: Params, tasks: Any) -> tuple[jax.Array, Any]:
+    def mean(tree: Any) -> Any:
+        return jax.tree.map(lambda a: jnp.mean(a, axis=0), tree)
+
+    def batch_objective(params: Params, tasks: Any, model_state: Any) -> tuple[jax.Array, Any]:
+        if has_state:
+            values, aux, new = jax.vmap(objective, in_axes=(None, 0, None))(params, tasks,
+                                                                             model_state)
+            return jnp.mean(values), (mean(aux), mean(new))
         out = jax.vmap(objective, in_axes=(None, 0))(params, tasks)
         values, aux = out if has_aux else (out, None)
-        return jnp.mean(values), jax.tree.map(lambda a: jnp.mean(a, axis=0), aux)
+        return jnp.mean(values), (mean(aux), model_state)
 
-    def init(key: PRNGKey, params: Params | None = None) -> MetaTrainState:
+    def init(key: PRNGKey, params: Params | None = None,
+             model_state: Any = None) -> MetaTrainState:
         if params is None:
             if init_params is None:
                 raise ValueError("init needs params, or build the trainer with init_params")
             params = init_params(key)
-        return MetaTrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), key)
+        if has_state and model_state is None:
+            raise ValueError("a trainer with has_state needs init(key, params, model_state)")
+        return MetaTrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), key,
+                              model_state)
 
     def update(state: MetaTrainState, tasks: Any, key: PRNGKey) -> tuple[MetaTrainState,
                                                                          MetaMetrics]:
-        (value, aux), grads = jax.value_and_grad(batch_objective, has_aux=True)(state.params,
-                                                                                tasks)
+        (value, (aux, model_state)), grads = jax.value_and_grad(
+            batch_objective, has_aux=True)(state.params, tasks, state.model_state)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = MetaMetrics(value, optax.tree.norm(grads), aux)
-        return MetaTrainState(params, opt_state, state.step + 1, key), metrics
+        return MetaTrainState(params, opt_state, state.step + 1, key, model_state), metrics
 
     def step(state: MetaTrainState) -> tuple[MetaTrainState, MetaMetrics]:
         key, task_key = jax.random.split(state.key)

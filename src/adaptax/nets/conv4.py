@@ -12,7 +12,11 @@ than the same product as a matmul (`benchmarks/fewshot_conv.py`); ``conv="lax"``
 Normalisation ``"batch"`` standardises every channel with the statistics of the batch it is
 given, in training and at test (the paper's transductive setting: a task's query images are
 normalised together), with a learned scale and offset and no running averages, so the network
-is a plain function of its parameters. ``"none"`` leaves the features as they are.
+is a plain function of its parameters. ``"running"`` is the standard BatchNorm
+(`flax.linen.BatchNorm`): batch statistics in training, which also update running averages
+(the ``"batch_stats"`` collection, a model state: ``apply(..., train=True,
+mutable=["batch_stats"])``), and those averages at test (``train=False``), so each test image
+is classified on its own. ``"none"`` leaves the features as they are.
 """
 
 from __future__ import annotations
@@ -71,7 +75,9 @@ class Conv4(nn.Module):
       filters: filters per block (paper: 64 Omniglot, 32 MiniImagenet).
       downsample: ``"stride"`` (stride-2 convolutions, Omniglot) or ``"max_pool"`` (2×2
         max-pooling after each block, MiniImagenet).
-      norm: ``"batch"`` (batch statistics, transductive) or ``"none"``.
+      norm: ``"batch"`` (batch statistics, transductive), ``"running"`` (running averages at
+        test) or ``"none"``.
+      momentum: the running averages' decay (``"running"``).
       conv: ``"patches"`` (a matmul over image patches, fastest on a CPU) or ``"lax"``.
 
     Example::
@@ -85,16 +91,20 @@ class Conv4(nn.Module):
     classes: int = 5
     filters: int = 64
     downsample: Literal["stride", "max_pool"] = "stride"
-    norm: Literal["batch", "none"] = "batch"
+    norm: Literal["batch", "running", "none"] = "batch"
     conv: Literal["patches", "lax"] = "patches"
+    momentum: float = 0.9
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
         stride = 2 if self.downsample == "stride" else 1
         for _ in range(4):
             x = Conv3x3(self.filters, stride, self.conv)(x)
             if self.norm == "batch":
                 x = BatchStatNorm()(x)
+            elif self.norm == "running":
+                x = nn.BatchNorm(use_running_average=not train, momentum=self.momentum,
+                                 epsilon=1e-5)(x)
             x = nn.relu(x)
             if self.downsample == "max_pool":
                 x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="VALID")

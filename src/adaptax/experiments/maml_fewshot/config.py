@@ -57,6 +57,10 @@ class _FewShot:
     inner_lr: float = param(0.01, "inner step size alpha, also at test", min=0,
                             min_exclusive=True)
     inner_steps: int = param(5, "inner steps in training", min=1, max=20)
+    norm: str = param(
+        "batch", "BatchNorm: batch (statistics of the images at hand, in training and at test: "
+        "the paper's transductive setting) or running (running averages at test, each image "
+        "classified on its own)", choices=("batch", "running"))
     eval_steps: int = param(10, "inner steps at test: accuracy after 0…eval_steps", min=1,
                             max=50)
     meta_batch: int = param(4, "tasks per meta-iteration", min=1)

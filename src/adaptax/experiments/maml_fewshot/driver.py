@@ -43,11 +43,31 @@ RUN_WAYS = 20  # Lake's runs are 20-way one-shot
 EVAL_BATCH = 25  # tasks adapted at once at test (bounds the memory of evaluation)
 
 
+def _scores(logits: jax.Array, y: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+    xent = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    return xent, {"accuracy": jnp.mean(jnp.argmax(logits, -1) == y)}
+
+
 def _loss(net: Conv4):
+    """The test-time loss ``(variables, batch) -> (xent, aux)``. With running statistics the
+    variables hold them beside the parameters; they are constants here (an inner step adapts
+    the parameters only) and the network normalises with them (``train=False``)."""
     def loss(params: Any, batch: Batch) -> tuple[jax.Array, dict[str, jax.Array]]:
-        logits = net.apply(params, batch.x)
-        xent = optax.softmax_cross_entropy_with_integer_labels(logits, batch.y).mean()
-        return xent, {"accuracy": jnp.mean(jnp.argmax(logits, -1) == batch.y)}
+        if net.norm == "running":
+            params = {**params, "batch_stats": jax.lax.stop_gradient(params["batch_stats"])}
+            return _scores(net.apply(params, batch.x, train=False), batch.y)
+        return _scores(net.apply(params, batch.x), batch.y)
+
+    return loss
+
+
+def _training_loss(net: Conv4):
+    """The training loss with BatchNorm's running statistics as model state (`maml.adapt`'s
+    ``has_state``): ``(params, batch, stats) -> (xent, aux, new stats)``."""
+    def loss(params: Any, batch: Batch, stats: Any) -> Any:
+        logits, new = net.apply({"params": params["params"], "batch_stats": stats}, batch.x,
+                                train=True, mutable=["batch_stats"])
+        return (*_scores(logits, batch.y), new["batch_stats"])
 
     return loss
 
@@ -56,9 +76,10 @@ def _setup(config: Any) -> tuple[str, data.Pools, Conv4]:
     """The experiment's name, its class pools and its network."""
     if isinstance(config, OmniglotConfig):
         pools = data.load(config.data, config.split, config.validation_classes)
-        return OMNIGLOT, pools, Conv4(classes=config.way, filters=config.filters)
+        return OMNIGLOT, pools, Conv4(classes=config.way, filters=config.filters,
+                                      norm=config.norm)
     return MINIIMAGENET, data.load_miniimagenet(config.data), Conv4(
-        classes=config.way, filters=config.filters, downsample="max_pool")
+        classes=config.way, filters=config.filters, downsample="max_pool", norm=config.norm)
 
 
 def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
@@ -71,6 +92,8 @@ def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
     roots = [jax.random.PRNGKey(seed) for seed in seeds]
     x0 = jnp.zeros((1, *pools.train.shape[2:], *((1,) if pools.train.ndim == 4 else ())))
     inits = [net.init(jax.random.fold_in(root, 0), x0) for root in roots]
+    running = config.norm == "running"  # BatchNorm's running statistics: a model state
+    learnable = [{"params": v["params"]} for v in inits] if running else inits
     rotations = getattr(config, "rotations", False)
 
     def sample(key: jax.Array) -> TaskBatch:
@@ -80,20 +103,27 @@ def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
     trained: list[dict[str, Any]] = [{} for _ in seeds]
     train_info: dict[str, Any] = {}
     for i, method in enumerate(config.methods):
-        objective = maml.maml_objective(loss, lr=config.inner_lr, steps=config.inner_steps,
-                                        first_order=method == "fomaml", has_aux=True)
+        objective = maml.maml_objective(
+            _training_loss(net) if running else loss, lr=config.inner_lr,
+            steps=config.inner_steps, first_order=method == "fomaml", has_aux=True,
+            has_state=running)
         trainer = maml.make_meta_trainer(objective, sample, optax.adam(config.meta_lr),
-                                         presample=False, has_aux=True)
+                                         presample=False, has_aux=True, has_state=running)
         run_fn, state = seeded(trainer.run, [
-            trainer.init(jax.random.fold_in(root, 100 + i), params)
-            for root, params in zip(roots, inits, strict=True)])
+            trainer.init(jax.random.fold_in(root, 100 + i), params,
+                         init.get("batch_stats") if running else None)
+            for root, params, init in zip(roots, learnable, inits, strict=True)])
         result = train_phase(
             run_dir, experiment=name, phase=method, run_fn=run_fn, state=state,
             iterations=config.iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set meta_lr or --set inner_lr",
         )
-        for one, params in zip(trained, split(result.state.params, len(seeds)), strict=True):
+        learned = split(result.state.params, len(seeds))
+        if running:  # evaluation reads the running statistics beside the parameters
+            learned = [{**p, "batch_stats": m} for p, m in
+                       zip(learned, split(result.state.model_state, len(seeds)), strict=True)]
+        for one, params in zip(trained, learned, strict=True):
             one[method] = params
         train_info[method] = result.record()
 

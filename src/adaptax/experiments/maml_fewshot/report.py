@@ -33,8 +33,7 @@ def report(run_dir: RunDir, experiment: Experiment) -> str:
 Command: `{experiment.command_of(run_config)}`
 
 Data: {d['source']}; {_data_text(d, omniglot)}. Conv4 with {c['filters']} filters
-({'stride-2 convolutions' if omniglot else '2×2 max-pooling'}, BatchNorm on the statistics of
-the batch it sees, at training and test: the paper's transductive setting);
+({'stride-2 convolutions' if omniglot else '2×2 max-pooling'}, {_norm_text(c)});
 {c['inner_steps']} inner step(s) at α = {c['inner_lr']} in training, {c['eval_steps']} at test;
 meta-batch {c['meta_batch']}, Adam {c['meta_lr']}, {c['iterations']} iterations per method;
 {c['query']} query image(s) per class{', training classes turned by random multiples of 90°'
@@ -143,3 +142,12 @@ def _deviations(c: dict[str, Any], omniglot: bool) -> str:
              "of every character as classes"],
             *rows]
     return table(["what", "adaptax", "paper"], rows)
+
+
+def _norm_text(config: dict[str, Any]) -> str:
+    """How the run's BatchNorm normalises."""
+    if config.get("norm", "batch") == "running":
+        return ("BatchNorm with running statistics: batch statistics in training, their running "
+                "averages at test, each image classified on its own (`norm=running`)")
+    return ("BatchNorm on the statistics of the batch it sees, at training and test: the "
+            "paper's transductive setting")
