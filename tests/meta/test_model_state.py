@@ -89,3 +89,55 @@ def test_conv4_running_statistics_are_a_model_state():
     p = batch_net.init(jax.random.PRNGKey(1), x)
     assert not np.allclose(batch_net.apply(p, x[:2])[:1], batch_net.apply(p, x)[:1], atol=1e-4)
     assert logits.shape == (6, 3)
+
+
+_TWO_DEVICES = """
+import jax, jax.numpy as jnp, numpy as np, optax
+from adaptax import parallel
+from adaptax.meta import maml
+from adaptax.nets.conv4 import Conv4
+from adaptax.types import Batch, TaskBatch
+assert jax.device_count() == 2
+net = Conv4(classes=2, filters=4, norm="running")
+x = jax.random.normal(jax.random.PRNGKey(0), (4, 8, 28, 28, 1))
+y = jnp.tile(jnp.arange(2), (4, 4))
+
+def sample(key):
+    noise = 0.1 * jax.random.normal(key, x.shape)
+    return TaskBatch(Batch(x + noise, y), Batch(x - noise, y))
+
+def loss(params, batch, stats):
+    logits, new = net.apply({"params": params["params"], "batch_stats": stats}, batch.x,
+                            train=True, mutable=["batch_stats"])
+    xent = optax.softmax_cross_entropy_with_integer_labels(logits, batch.y).mean()
+    return xent, {"accuracy": jnp.mean(jnp.argmax(logits, -1) == batch.y)}, new["batch_stats"]
+
+v = net.init(jax.random.PRNGKey(1), x[0])
+# SGD: Adam would blow the convolutions' biases' gradients (zero before a BatchNorm, up to
+# rounding) up to full steps whose signs follow the rounding of each device layout
+trainer = maml.make_meta_trainer(maml.maml_objective(loss, lr=0.1, has_state=True), sample,
+                                 optax.sgd(0.1), presample=False, has_aux=True, has_state=True)
+start = trainer.init(jax.random.PRNGKey(2), {"params": v["params"]}, v["batch_stats"])
+one = trainer.run(start, 3)
+two = parallel.on(parallel.data_mesh(2), trainer.run)(start, 3)
+for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(two)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+moved = jax.tree.leaves(jax.tree.map(lambda a, b: jnp.abs(a - b).max(), one[0].params,
+                                     start.params))
+assert max(float(m) for m in moved) > 1e-4
+print("ok")
+"""
+
+
+def test_meta_training_split_over_two_devices_gives_the_numbers_of_one():
+    # the meta-batch (4 tasks) split across 2 host devices, running BatchNorm statistics
+    # included; XLA_FLAGS must be set before JAX starts, hence a fresh interpreter
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = subprocess.run([sys.executable, "-c", _TWO_DEVICES], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "ok"

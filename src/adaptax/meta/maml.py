@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from adaptax.parallel import shard_batch
 from adaptax.types import Learner, Params, PRNGKey, PyTree
 
 LossFn = Callable[[Params, Any], jax.Array]
@@ -250,7 +251,9 @@ def make_meta_trainer(
     """Builds MAML's meta-training as a :class:`~adaptax.types.Learner`.
 
     Each iteration samples a meta-batch of tasks inside the compiled step, vmaps the per-task
-    ``objective`` over it, averages, differentiates and applies the optax optimiser::
+    ``objective`` over it, averages, differentiates and applies the optax optimiser (called
+    under `adaptax.parallel.on`, the meta-batch is split across the mesh's devices and the
+    parameters replicated, with the same numbers)::
 
         θ ← θ − β ∇θ (1/B) Σᵢ objective(θ, Tᵢ)      (Finn et al. 2017, Alg. 1/2, with Adam)
 
@@ -294,6 +297,7 @@ def make_meta_trainer(
         return jax.tree.map(lambda a: jnp.mean(a, axis=0), tree)
 
     def batch_objective(params: Params, tasks: Any, model_state: Any) -> tuple[jax.Array, Any]:
+        tasks = shard_batch(tasks)  # under `parallel.on(mesh, …)`: split across the devices
         if has_state:
             values, aux, new = jax.vmap(objective, in_axes=(None, 0, None))(params, tasks,
                                                                              model_state)

@@ -71,6 +71,19 @@ class _FewShot:
     eval_tasks: int = param(600, "test tasks (paper: 600)", min=2)
     validation_tasks: int = param(200, "validation tasks", min=2)
     chunk: int = param(50, "iterations per compiled dispatch, checkpoint and log line", min=1)
+    devices: int = param(
+        1, "data-parallel devices in training: each adapts meta_batch/devices tasks, with the "
+        "same numbers as one device; 0 = every device of every process (GPUs, hosts)", min=0)
+
+    @property
+    def host_devices(self) -> int:
+        """Host devices `adaptax run` asks XLA for on a CPU before JAX starts."""
+        return self.devices or 1
+
+    def check_devices(self) -> None:
+        if self.devices and self.meta_batch % self.devices:
+            raise ConfigError(f"meta_batch ({self.meta_batch}) must be a multiple of devices "
+                              f"({self.devices})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +116,7 @@ class OmniglotConfig(_FewShot):
 
     def __post_init__(self) -> None:
         cfg.validate(self)
+        self.check_devices()
         if self.shot + self.query > 20:
             raise ConfigError(f"shot + query = {self.shot + self.query} drawings per class; an "
                               "Omniglot character has 20")
@@ -121,6 +135,7 @@ class MiniImagenetConfig(_FewShot):
 
     def __post_init__(self) -> None:
         cfg.validate(self)
+        self.check_devices()
 
 
 # the full Omniglot in ./omniglot (or --set data=FOLDER)

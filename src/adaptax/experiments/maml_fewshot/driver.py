@@ -35,6 +35,7 @@ from adaptax.experiments.seeds import combine, seeded, split
 from adaptax.experiments.training import progress, train_phase
 from adaptax.meta import maml
 from adaptax.nets.conv4 import Conv4
+from adaptax.parallel import data_mesh, on
 from adaptax.storage.runs import RunDir
 from adaptax.tasks import fewshot
 from adaptax.types import Batch, TaskBatch
@@ -102,6 +103,7 @@ def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
 
     trained: list[dict[str, Any]] = [{} for _ in seeds]
     train_info: dict[str, Any] = {}
+    mesh = data_mesh(config.devices)
     for i, method in enumerate(config.methods):
         objective = maml.maml_objective(
             _training_loss(net) if running else loss, lr=config.inner_lr,
@@ -114,7 +116,7 @@ def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
                          init.get("batch_stats") if running else None)
             for root, params, init in zip(roots, learnable, inits, strict=True)])
         result = train_phase(
-            run_dir, experiment=name, phase=method, run_fn=run_fn, state=state,
+            run_dir, experiment=name, phase=method, run_fn=on(mesh, run_fn), state=state,
             iterations=config.iterations, chunk=config.chunk, resume=resume,
             config_hash=cfg.training_hash(config, EVAL_KEYS),
             hint="lower --set meta_lr or --set inner_lr",
@@ -125,7 +127,7 @@ def run(config: Any, run_dir: RunDir, resume: bool = False) -> dict[str, Any]:
                        zip(learned, split(result.state.model_state, len(seeds)), strict=True)]
         for one, params in zip(trained, learned, strict=True):
             one[method] = params
-        train_info[method] = result.record()
+        train_info[method] = {**result.record(), "devices": mesh.size}
 
     lake = " and Lake's 20 runs" if _lake_fair(config, pools) else ""
     progress(f"evaluating on {config.validation_tasks} validation and {config.eval_tasks} test "
