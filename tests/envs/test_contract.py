@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from adaptax.envs import Trial, instances, make, policy_input_size, registered
+from adaptax.envs.wrappers import flatten_input
 
 BATCH, STEPS = 8, 12
 SMALL = {"tabular-mdp": {"num_states": 4, "num_actions": 3, "horizon": 3}}
@@ -36,15 +37,16 @@ def _check(env):
             trace += [obs, reward, done]
         return trace
 
-    first = rollout(0)
+    trace = rollout(0)
+    first = jax.tree.leaves(trace)  # observations may be pytrees (an RL² trial's input)
     for leaf in first:
         assert bool(jnp.all(jnp.isfinite(leaf)))
-    again = rollout(0)  # deterministic under a key
+    again = jax.tree.leaves(rollout(0))  # deterministic under a key
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
     other = rollout(1)  # and the key matters: the rewards differ
-    assert not all(np.array_equal(a, b) for a, b in zip(first[2::3], other[2::3], strict=True))
-    return first[0]
+    assert not all(np.array_equal(a, b) for a, b in zip(trace[2::3], other[2::3], strict=True))
+    return trace[0]
 
 
 @pytest.mark.parametrize("name", registered())
@@ -58,5 +60,5 @@ def test_registered_environment_contract(name):
 def test_trial_over_registered_environment_contract(name):
     env = make(name, **SMALL.get(name, {}))
     trial = Trial(env, episodes=2)
-    obs = _check(trial)
+    obs = jax.vmap(flatten_input)(_check(trial))
     assert obs.shape == (BATCH, policy_input_size(env)) and obs.dtype == jnp.float32

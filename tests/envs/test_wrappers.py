@@ -19,6 +19,7 @@ from adaptax.envs import (
     instances,
     policy_input_size,
 )
+from adaptax.envs.wrappers import flatten_input
 
 
 def _run(trial, state, actions, seed=0):
@@ -27,7 +28,7 @@ def _run(trial, state, actions, seed=0):
     def body(state, inputs):
         key, action = inputs
         obs, state, reward, done, info = trial.step(key, state, action)
-        return state, (obs, reward, done, info, state)
+        return state, (flatten_input(obs), reward, done, info, state)
 
     keys = jax.random.split(jax.random.PRNGKey(seed), len(actions))
     _, out = jax.jit(lambda s, k, a: jax.lax.scan(body, s, (k, a)))(state, keys, actions)
@@ -60,8 +61,8 @@ def test_bandit_policy_input_layout_by_value():
         jax.random.PRNGKey(0), BanditParams(jnp.array([0.0, 1.0, 0.0]))
     )
     # layout: [inner obs (1) | one-hot previous action (3) | previous reward | episode-done flag]
-    np.testing.assert_array_equal(obs0, [0, 0, 0, 0, 0, 0])
-    assert policy_input_size(trial) == 6 and trial.observation_space().shape == (6,)
+    np.testing.assert_array_equal(flatten_input(obs0), [0, 0, 0, 0, 0, 0])
+    assert policy_input_size(trial) == 6
     obs, reward, done, info, _ = _run(trial, state, jnp.array([1, 2, 1, 0]))
     np.testing.assert_array_equal(obs[0], [0, 0, 1, 0, 1, 1])  # pulled arm 1, got 1, episode ended
     np.testing.assert_array_equal(obs[1], [0, 0, 0, 1, 0, 1])  # pulled arm 2, got 0
@@ -85,7 +86,7 @@ def test_mdp_policy_input_layout_and_reset_between_episodes():
     task = _cyclic_mdp_task()
     obs0, state = trial.reset_to_task(jax.random.PRNGKey(0), task)
     # layout: [one-hot state (3) | one-hot previous action (2) | previous reward | done flag]
-    np.testing.assert_array_equal(obs0, [1, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(flatten_input(obs0), [1, 0, 0, 0, 0, 0, 0])
     assert policy_input_size(trial) == 7
     actions = jnp.array([1, 0, 0, 1, 1])
     obs, reward, done, info, states = _run(trial, state, actions)
@@ -114,13 +115,18 @@ def test_box_action_policy_input_is_the_clipped_action_vector():
     obs0, state = trial.reset_to_task(
         jax.random.PRNGKey(0), NavigationParams(jnp.array([0.3, -0.2]))
     )
-    np.testing.assert_array_equal(obs0, [0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(flatten_input(obs0), [0, 0, 0, 0, 0, 0])
     obs, state, reward, done, info = trial.step(
         jax.random.PRNGKey(1), state, jnp.array([0.5, -3.0])
     )
+    # the structured input: the inner observation as it is, then the previous step's parts
+    np.testing.assert_allclose(obs.obs, [0.05, -0.1], rtol=1e-6)
+    assert obs.time is None and float(obs.prev_done) == 0.0
     # pos (0.05, -0.1) | previous action clipped to [-1, 1]: (0.5, -1.0) | reward -0.269258 | 0
-    np.testing.assert_allclose(obs, [0.05, -0.1, 0.5, -1.0, -np.sqrt(0.0725), 0.0], rtol=1e-6)
+    np.testing.assert_allclose(flatten_input(obs), [0.05, -0.1, 0.5, -1.0, -np.sqrt(0.0725), 0.0],
+                               rtol=1e-6)
     assert bool(trial.observation_space().contains(obs))
+    assert not bool(trial.observation_space().contains(obs._replace(prev_done=jnp.array(2.0))))
 
 
 def test_vmapped_reset_to_task_on_evaluation_instances():
@@ -130,7 +136,7 @@ def test_vmapped_reset_to_task_on_evaluation_instances():
     keys = jax.random.split(jax.random.PRNGKey(0), 6)
     obs, state = jax.jit(jax.vmap(trial.reset_to_task))(keys, tasks)
     np.testing.assert_array_equal(state.task.probs, tasks.probs)  # instance i in trial i
-    np.testing.assert_array_equal(obs, np.zeros((6, 6)))
+    np.testing.assert_array_equal(jax.vmap(flatten_input)(obs), np.zeros((6, 6)))
     np.testing.assert_array_equal(state.episode, np.zeros(6))
 
 
@@ -162,7 +168,7 @@ def test_trial_over_gymnax_cartpole_under_jit_and_vmap():
         def body(state, inputs):
             k, a = inputs
             obs, state, reward, done, info = trial.step(k, state, a)
-            return state, (obs, reward, done, info, state)
+            return state, (flatten_input(obs), reward, done, info, state)
 
         return jax.lax.scan(body, state, (jax.random.split(key, steps), actions))[1]
 

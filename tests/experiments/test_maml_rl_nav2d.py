@@ -49,7 +49,7 @@ def test_smoke_run_writes_results_report_and_figures(tmp_path, capsys):
     assert len(results["adaptation_diagnostics"]["maml"]["adv_std"]) == 3
     report = (out / "report.md").read_text()
     assert "pre-adaptation (0 steps)" in report and "after 3 steps" in report
-    assert f"α = {sel['chosen']:g} chosen on the validation goals" in report
+    assert f"α = {sel['chosen']:g} chosen on the validation tasks" in report
     assert "| MAML | paper | -40.4 | -11.7 | -3.3 | -3.2 |" in report
     assert "| MAML | ours (`smoke`) |" in report
     assert "Not comparable with the paper's numbers" in report  # smoke's horizon is 20

@@ -220,3 +220,32 @@ def test_bad_call_shapes_raise():
     shared, _ = make(shared_torso=True)
     with pytest.raises(ValueError, match="shared_torso"):
         net.apply(params, shared.init_carry(), jnp.zeros(IN), jnp.array(False))
+
+
+def test_a_structured_input_is_the_flat_vector_or_goes_through_its_encoder():
+    from adaptax.envs.wrappers import PolicyInput, flatten_input
+    from adaptax.nets.encoders import PixelEncoder
+
+    # a pytree input is flattened in field order: the same outputs as the flat vector
+    x = PolicyInput(None, jnp.arange(3.0), jnp.array([0.0, 1.0]), jnp.array(0.5), jnp.array(1.0))
+    net = RecurrentActorCritic(action_dim=2, hidden_size=4, embed_size=4)
+    params = net.init(jax.random.PRNGKey(0), net.init_carry(), flatten_input(x), jnp.array(True))
+    a = net.apply(params, net.init_carry(), x, jnp.array(True))
+    b = net.apply(params, net.init_carry(), flatten_input(x), jnp.array(True))
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(u, v)
+    # an image observation through the convolutions, batched over [time, trials]
+    img = PolicyInput(None, jnp.ones((5, 3, 30, 40, 3)), jnp.zeros((5, 3, 3)), jnp.zeros((5, 3)),
+                      jnp.zeros((5, 3)))
+    pix = RecurrentActorCritic(action_dim=3, hidden_size=8, embed_size=8, shared_torso=True,
+                               encoder=PixelEncoder())
+    one = jax.tree.map(lambda leaf: leaf[0, 0], img)
+    params = pix.init(jax.random.PRNGKey(1), pix.init_carry(), one, jnp.array(True))
+    kernel = params["params"]["encoder"]["Conv_0"]["kernel"]
+    assert kernel.shape == (5, 5, 3, 16)  # the paper's 16 filters of 5×5
+    _, logits, values = pix.unroll(params, pix.init_carry(3), img, jnp.zeros((5, 3), bool))
+    assert logits.shape == (5, 3, 3) and values.shape == (5, 3)
+    # the encoder reads the pixels: another image, another value
+    other = img._replace(obs=jnp.zeros_like(img.obs))
+    assert not np.allclose(values, pix.unroll(params, pix.init_carry(3), other,
+                                              jnp.zeros((5, 3), bool))[2])

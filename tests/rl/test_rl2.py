@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from adaptax.envs import BernoulliBandit, TabularMDP, Trial, instances
+from adaptax.envs.wrappers import flatten_input
 from adaptax.rl.losses import categorical_kl, masked_mean
 from adaptax.rl.rl2 import (
     RL2Settings,
@@ -55,8 +56,8 @@ def test_hidden_state_survives_episode_boundaries_in_the_learners_data():
     # The unroll is reset only at the trial start, never at the episode ends (t = 1, 3).
     assert batch.resets[:, 0].tolist() == [True, False, False, False, False, False]
     assert traj.info["episode_done"][0].tolist() == [False, True, False, True, False, True]
-    # ... while the policy input does carry the episode-done flag d_{t−1} (last entry of x_t).
-    assert batch.xs[:, 0, -1].tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    # ... while the policy input does carry the episode-done flag d_{t−1}.
+    assert batch.xs.prev_done[:, 0].tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
     assert batch.mask.min() == 1.0  # fixed-length trial: every step counts
     # Recomputing with exactly those resets reproduces what the rollout saw ...
     carry = agent.network.init_carry(8)
@@ -89,7 +90,8 @@ def test_hidden_state_is_reset_at_a_trial_boundary():
     _, _, values = net.unroll(params, net.init_carry(), xs, resets)
     np.testing.assert_allclose(values, traj.value, rtol=1e-5, atol=1e-6)
     # at t = 4 the state is fresh: the value equals a one-step unroll from zeros on x_4 alone
-    _, _, fresh = net.unroll(params, net.init_carry(), xs[4:5], jnp.ones((1,), bool))
+    _, _, fresh = net.unroll(params, net.init_carry(), jax.tree.map(lambda x: x[4:5], xs),
+                             jnp.ones((1,), bool))
     np.testing.assert_allclose(values[4], fresh[0], rtol=1e-6)
     # and without the reset it would not
     _, _, no_reset = net.unroll(params, net.init_carry(), xs, resets.at[4].set(False))
@@ -187,9 +189,11 @@ def test_time_feature_is_first_input_and_the_learner_recomputes_the_rollout():
     state = learner.init(jax.random.PRNGKey(0))
     traj = jax.jit(partial(collect, agent))(state.params, instances(MDP, 8), jax.random.PRNGKey(1))
     batch = jax.jit(partial(prepare, agent))(traj)  # [T = 6, B = 8]
-    # x_t[0] = t / T for T = 6; the done flag d_{t−1} is still the last entry
-    np.testing.assert_allclose(batch.xs[:, 3, 0], np.arange(6) / 6, rtol=1e-6)
-    assert batch.xs[:, 3, -1].tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    # the time feature t / T for T = 6, first in the flattened input; the done flag d_{t−1}
+    np.testing.assert_allclose(batch.xs.time[:, 3, 0], np.arange(6) / 6, rtol=1e-6)
+    assert batch.xs.prev_done[:, 3].tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    flat = jax.vmap(jax.vmap(flatten_input))(batch.xs)
+    np.testing.assert_allclose(flat[:, 3, 0], np.arange(6) / 6, rtol=1e-6)
     # the unroll over the stored inputs reproduces the values and log-probs the rollout saw
     carry = agent.network.init_carry(8)
     _, logits, values = agent.network.unroll(state.params, carry, batch.xs, batch.resets)

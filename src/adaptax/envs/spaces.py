@@ -130,3 +130,41 @@ class Box(Space):
         if x.shape != self.shape:
             return jnp.array(False)
         return jnp.all(jnp.logical_and(x >= self.low, x <= self.high))
+
+
+class Structured(Space):
+    """A space over a pytree of values, one space per leaf position (e.g. the RL² trial's
+    `PolicyInput`): `contains` holds when every part is in its space, `sample` draws each part.
+
+    Args:
+      spaces: a pytree (NamedTuple, tuple, dict) whose leaves are spaces; `None` parts stay
+        `None`.
+
+    Example:
+      >>> space = Structured((Discrete(3), Box(0.0, 1.0, (2,))))
+      >>> bool(space.contains((jnp.array(2), jnp.array([0.5, 1.0]))))
+      True
+    """
+
+    def __init__(self, spaces: Any):
+        self.spaces = spaces
+        leaves = jax.tree.leaves(spaces, is_leaf=lambda x: isinstance(x, Space))
+        if not all(isinstance(leaf, Space) for leaf in leaves):
+            raise ValueError("Structured needs a pytree of spaces")
+        self.shape = ()
+        self.dtype = None
+
+    def __repr__(self) -> str:
+        return f"Structured({self.spaces!r})"
+
+    def _map(self, fn: Any, *trees: Any) -> Any:
+        return jax.tree.map(fn, self.spaces, *trees, is_leaf=lambda x: isinstance(x, Space))
+
+    def sample(self, key: PRNGKey) -> Any:
+        count = len(jax.tree.leaves(self.spaces, is_leaf=lambda x: isinstance(x, Space)))
+        keys = iter(jax.random.split(key, max(count, 1)))
+        return self._map(lambda space: space.sample(next(keys)))
+
+    def contains(self, x: Any) -> Array:
+        checks = jax.tree.leaves(self._map(lambda space, value: space.contains(value), x))
+        return jnp.all(jnp.stack([jnp.asarray(c, bool) for c in checks]))

@@ -1,12 +1,16 @@
 """The RL² trial: n episodes of any gymnax-API environment on one sampled task (Duan et al. §2.2).
 
 A trial fixes one task (an `EnvParams` value) and plays `episodes` consecutive episodes of the inner
-environment on it. The agent sees, at every step, the policy input of RL² §2.3,
+environment on it. The agent sees, at every step, the policy input of RL² §2.3 as a structured
+`PolicyInput`,
 
-    x_t = [ flatten(o_t), prev_action_t, r_{t−1}, d_{t−1} ]          (float32)
+    x_t = (o_t, prev_action_t, r_{t−1}, d_{t−1})
 
-where prev_action is one-hot for a discrete action space (the previous action vector for a Box),
-r the previous reward and d = 1 when the previous step ended an inner episode. The recurrent state
+where o_t is the inner observation as it is (a vector, an image, any pytree), prev_action is
+one-hot for a discrete action space (the previous action vector for a Box), r the previous reward
+and d = 1 when the previous step ended an inner episode. A network encodes it as it needs:
+`flatten_input` gives the vector [flatten(o_t), prev_action_t, r_{t−1}, d_{t−1}] for an MLP; an
+image network convolves o_t and concatenates the rest (`adaptax.nets.encoders`). The recurrent state
 is kept across episode boundaries and reset only when the trial ends (the task changes), which the
 wrapper signals with `info["trial_done"]` (equal to the returned `done`).
 
@@ -28,7 +32,7 @@ from flax import struct
 
 from adaptax._checks import require_int
 from adaptax.envs.base import Environment, EnvParams, EnvState
-from adaptax.envs.spaces import Box
+from adaptax.envs.spaces import Box, Structured
 from adaptax.types import Array, PRNGKey
 
 
@@ -62,6 +66,37 @@ class TrialState(EnvState):
     episode: Array
 
 
+class PolicyInput(NamedTuple):
+    """The RL² policy input of one step (RL² §2.3), fields in the order `flatten_input` reads.
+
+    Attributes:
+      time: optional t/T of the step within the trial, shape [1] (`None` unless the learner
+        adds it; the paper has no time feature).
+      obs: the inner environment's observation o_t (any pytree: a vector, an image).
+      prev_action: the encoded previous action (one-hot, or the clipped action vector).
+      prev_reward: r_{t−1}, a float32 scalar.
+      prev_done: d_{t−1}, 1.0 if the previous step ended an inner episode.
+    """
+
+    time: Any
+    obs: Any
+    prev_action: Array
+    prev_reward: Array
+    prev_done: Array
+
+
+def flatten_input(x: PolicyInput) -> Array:
+    """The vector [time?, flatten(o), prev_action, prev_reward, prev_done] (float32, one step).
+
+    Example:
+      >>> x = PolicyInput(None, jnp.ones((2, 2)), jnp.array([0.0, 1.0]), jnp.array(0.5),
+      ...                 jnp.array(0.0))
+      >>> flatten_input(x).tolist()
+      [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.5, 0.0]
+    """
+    return jnp.concatenate([jnp.ravel(leaf).astype(jnp.float32) for leaf in jax.tree.leaves(x)])
+
+
 class _Layout(NamedTuple):
     """Static sizes of the policy-input parts of a wrapped environment."""
 
@@ -87,7 +122,7 @@ def _layout(env: Any) -> tuple[_Layout, Any]:
 
 
 def policy_input_size(env: Any) -> int:
-    """Length of the RL² policy input for `env` (an inner environment or a `Trial`).
+    """Length of the flattened RL² policy input for `env` (an inner environment or a `Trial`).
 
         size = |flatten(obs)| + (n for a Discrete action space, else the action dimension) + 2
 
@@ -97,7 +132,7 @@ def policy_input_size(env: Any) -> int:
       env: any gymnax-API environment, or a `Trial` (its inner environment is used).
 
     Returns:
-      The length of the observation vector a `Trial` over `env` returns.
+      The length of `flatten_input` of the `PolicyInput` a `Trial` over `env` returns.
 
     Example:
       >>> from adaptax.envs import TabularMDP
@@ -117,12 +152,12 @@ class Trial(Environment[TrialState, TrialParams]):
 
     Start of a trial (`reset`, or the auto-reset after a trial ends): a task is drawn with
     `sample_task(key_task)` (`reset_to_task(key, task)` takes a given task instead), the inner
-    environment is reset on it, and the policy input is [flatten(o₀), 0, 0, 0] (zero previous
-    action, reward and done flag).
+    environment is reset on it, and the policy input is `PolicyInput(None, o₀, 0, 0, 0)` (zero
+    previous action, reward and done flag).
 
     Every step plays `action` in the inner environment on the trial's task and returns the inner
-    reward r_t. The returned observation is [flatten(o_{t+1}), enc(a_t), r_t, d_t] with d_t = 1 if
-    the inner episode ended at this step.
+    reward r_t. The returned observation is `PolicyInput(None, o_{t+1}, enc(a_t), r_t, d_t)` with
+    d_t = 1 if the inner episode ended at this step.
 
     Episode boundary (d_t = 1, trial not over): the inner environment has been reset on the SAME
     task (by its own auto-reset), so o_{t+1} is the first observation of the next episode; the
@@ -214,7 +249,7 @@ class Trial(Environment[TrialState, TrialParams]):
           task: the inner environment's `EnvParams` for the whole trial.
 
         Returns:
-          `(obs, state)`; `obs` = [flatten(o₀), zeros(action part), 0, 0].
+          `(obs, state)`; `obs` = `PolicyInput(None, o₀, zeros(action part), 0, 0)`.
         """
         task = jax.tree.map(jnp.asarray, task)
         inner_obs, env_state = self.env.reset(key, task)
@@ -277,12 +312,11 @@ class Trial(Environment[TrialState, TrialParams]):
         vector = action.reshape(-1).astype(jnp.float32)
         return jnp.clip(vector, self._action_low, self._action_high)
 
-    def get_obs(self, state: TrialState, params: TrialParams | None = None) -> Array:
-        """The policy input [flatten(o), prev_action, prev_reward, prev_done], float32."""
+    def get_obs(self, state: TrialState, params: TrialParams | None = None) -> PolicyInput:
+        """The policy input (o, prev_action, prev_reward, prev_done) as a `PolicyInput`."""
         del params
-        inner = [jnp.ravel(leaf).astype(jnp.float32) for leaf in jax.tree.leaves(state.inner_obs)]
-        tail = [state.prev_action, state.prev_reward[None], state.prev_done[None]]
-        return jnp.concatenate(inner + tail)
+        return PolicyInput(None, state.inner_obs, state.prev_action, state.prev_reward,
+                           state.prev_done)
 
     def is_terminal(self, state: TrialState, params: TrialParams) -> Array:
         """The trial ends once `episodes` inner episodes have ended."""
@@ -301,31 +335,14 @@ class Trial(Environment[TrialState, TrialParams]):
         """The inner environment's action space (for its `default_params`)."""
         return self.env.action_space(self.env.default_params)
 
-    def observation_space(self, params: TrialParams | None = None) -> Box:
-        """Box of the policy input: inner bounds (if a Box of matching size), action, reward, done.
-
-        The observation part takes the inner Box's bounds (a Discrete observation gives [0, n − 1];
-        otherwise unbounded); the action part is [0, 1] (one-hot) or the action Box; the previous
-        reward is unbounded and the done flag lies in [0, 1].
-        """
+    def observation_space(self, params: TrialParams | None = None) -> Structured:
+        """The `PolicyInput`'s space: the inner observation space, the action part ([0, 1] one-hot
+        or the action Box), an unbounded previous reward and a done flag in [0, 1]."""
         layout = self._layout
         inner = self.env.observation_space(self.env.default_params)
-        obs_low = jnp.full((layout.obs_size,), -jnp.inf, jnp.float32)
-        obs_high = jnp.full((layout.obs_size,), jnp.inf, jnp.float32)
-        if hasattr(inner, "low") and hasattr(inner, "high") and hasattr(inner, "shape"):
-            if math.prod(inner.shape) == layout.obs_size:
-                obs_low = jnp.broadcast_to(jnp.asarray(inner.low, jnp.float32), inner.shape)
-                obs_high = jnp.broadcast_to(jnp.asarray(inner.high, jnp.float32), inner.shape)
-                obs_low, obs_high = obs_low.reshape(-1), obs_high.reshape(-1)
-        elif hasattr(inner, "n"):
-            if layout.obs_size == 1:
-                obs_low = jnp.zeros((1,), jnp.float32)
-                obs_high = jnp.full((1,), inner.n - 1, jnp.float32)
         if layout.discrete:
-            act_low = jnp.zeros((layout.action_size,), jnp.float32)
-            act_high = jnp.ones((layout.action_size,), jnp.float32)
+            action = Box(0.0, 1.0, (layout.action_size,), jnp.float32)
         else:
-            act_low, act_high = jnp.asarray(self._action_low), jnp.asarray(self._action_high)
-        low = jnp.concatenate([obs_low, act_low, jnp.array([-jnp.inf, 0.0], jnp.float32)])
-        high = jnp.concatenate([obs_high, act_high, jnp.array([jnp.inf, 1.0], jnp.float32)])
-        return Box(low, high, (low.shape[0],), jnp.float32)
+            action = Box(self._action_low, self._action_high, (layout.action_size,), jnp.float32)
+        return Structured(PolicyInput(None, inner, action, Box(-jnp.inf, jnp.inf, ()),
+                                      Box(0.0, 1.0, ())))

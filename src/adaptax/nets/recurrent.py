@@ -12,8 +12,11 @@ the maze shares the torso between policy and value. This module builds exactly t
     V(h_t)   = w_v · h'_t + b_v                    h' from its own embedding + GRU (default)
                                                     or h' = h_t (`shared_torso=True`)
 
-The caller builds x_t (the RL² trial wrapper concatenates the observation, a one-hot of the
-previous action, the previous reward and the done flag). The paper does not name the embedding's
+The caller builds x_t: an array, or a pytree such as the RL² trial's (observation, one-hot
+previous action, previous reward, done flag). An `encoder` module, when given, maps x_t to the
+features the embedding reads (e.g. convolutions over an image observation, concatenated with
+the rest: `adaptax.nets.encoders.PixelEncoder`); without one, a pytree's leaves are flattened
+and concatenated in order. The paper does not name the embedding's
 non-linearity for these tasks; we default to ReLU and offer tanh. Departure from the paper (not
 stated there): the policy head starts with weights scaled by 0.01, so the initial policy is close
 to uniform (Andrychowicz et al. 2021, "What Matters in On-Policy Reinforcement Learning?").
@@ -29,6 +32,7 @@ from typing import Any, Literal, NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 Array = jax.Array
@@ -74,6 +78,9 @@ class RecurrentActorCritic(nn.Module):
       action_distribution: `"categorical"` (logits) or `"gaussian"` (mean and a learned,
         state-independent log standard deviation).
       log_std_init: initial log standard deviation of the Gaussian head.
+      encoder: optional module ``x -> features [*batch, F]`` applied to every input before the
+        embedding (shared by the policy and value torsos); `None`: x itself, or a pytree's
+        leaves flattened and concatenated.
 
     Example:
       >>> net = RecurrentActorCritic(action_dim=3, hidden_size=8, embed_size=8)
@@ -94,6 +101,7 @@ class RecurrentActorCritic(nn.Module):
     shared_torso: bool = False
     action_distribution: Literal["categorical", "gaussian"] = "categorical"
     log_std_init: float = 0.0
+    encoder: nn.Module | None = None
 
     def __post_init__(self) -> None:
         for name in ("action_dim", "hidden_size", "embed_size"):
@@ -149,6 +157,11 @@ class RecurrentActorCritic(nn.Module):
             raise ValueError(
                 f"reset must have the carry's batch shape {batch_shape}, got {jnp.shape(reset)}."
             )
+        if self.encoder is not None:
+            x = self.encoder(x)
+        elif not isinstance(x, jax.Array | np.ndarray):
+            x = jnp.concatenate([jnp.reshape(leaf, (*batch_shape, -1)).astype(jnp.float32)
+                                 for leaf in jax.tree.leaves(x)], axis=-1)
         if jnp.shape(x)[:-1] != batch_shape:
             raise ValueError(f"x must have shape [*{batch_shape}, input_dim], got {jnp.shape(x)}.")
         if self.shared_torso != (carry.value is None):
@@ -191,16 +204,17 @@ class RecurrentActorCritic(nn.Module):
         Args:
           params: the module's variables (from `init`).
           carry: hidden state before the first step.
-          xs: inputs, shape `[T, *batch, input_dim]`.
+          xs: inputs, shape `[T, *batch, input_dim]` (or a pytree of such leaves).
           resets: bool, shape `[T, *batch]`; `resets[t]` zeroes the state before step t.
 
         Returns:
           `(final_carry, pis, values)` with a leading time axis on `pis` and `values`.
         """
-        if jnp.shape(xs)[:1] != jnp.shape(resets)[:1]:
+        lengths = {jnp.shape(leaf)[0] for leaf in jax.tree.leaves(xs)}
+        if lengths != {jnp.shape(resets)[0]}:
             raise ValueError(
-                f"xs and resets need the same time length, got {jnp.shape(xs)} and "
-                f"{jnp.shape(resets)}."
+                f"xs and resets need the same time length, got {sorted(lengths)} and "
+                f"{jnp.shape(resets)[0]}."
             )
 
         def step(c: RecurrentCarry, inputs: tuple[Array, Array]) -> tuple[RecurrentCarry, Any]:

@@ -44,7 +44,8 @@ import jax.numpy as jnp
 import optax
 
 from adaptax._checks import require_int
-from adaptax.envs.wrappers import Trial, TrialParams, policy_input_size
+from adaptax.envs.wrappers import Trial, TrialParams
+from adaptax.nets.encoders import PixelEncoder
 from adaptax.nets.recurrent import RecurrentActorCritic, RecurrentCarry
 from adaptax.parallel import gather_batch, grouped, shard_batch
 from adaptax.rl.losses import (
@@ -122,6 +123,9 @@ class RL2Settings:
       shared_torso: the value head reads the policy's GRU state instead of its own embedding and
         GRU (half the network compute; the value loss then shapes the policy torso too). Under
         TRPO the value fit trains only the value head (paper: separate networks).
+      encoder: how the trial's `PolicyInput` reaches the embedding: ``"auto"`` (convolutions
+        for an image observation, of rank 3, else the flattened vector), ``"flat"`` or
+        ``"pixels"`` (`adaptax.nets.encoders.PixelEncoder`, the paper's maze agent).
     """
 
     hidden_size: int = 256
@@ -146,6 +150,7 @@ class RL2Settings:
     time_feature: bool = False
     lr_anneal_iterations: int = 0
     shared_torso: bool = False
+    encoder: Literal["auto", "flat", "pixels"] = "auto"
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "embed_size", "trials_per_batch", "epochs", "minibatches",
@@ -153,6 +158,8 @@ class RL2Settings:
             require_int(name, getattr(self, name), minimum=1)
         if self.algorithm not in ("ppo", "trpo"):
             raise ValueError(f"algorithm must be 'ppo' or 'trpo', got {self.algorithm!r}")
+        if self.encoder not in ("auto", "flat", "pixels"):
+            raise ValueError(f"encoder must be 'auto', 'flat' or 'pixels', got {self.encoder!r}")
         if self.algorithm == "ppo" and self.trials_per_batch % self.minibatches:
             raise ValueError(f"minibatches ({self.minibatches}) must divide trials_per_batch "
                              f"({self.trials_per_batch})")
@@ -287,9 +294,12 @@ def rl2_agent(
         if max_trial_steps is None
         else require_int("max_trial_steps", max_trial_steps, minimum=1)
     )
+    pixels = settings.encoder == "pixels" or (
+        settings.encoder == "auto" and len(_example_input(trial).obs.shape) == 3)
     net = RecurrentActorCritic(
         action_dim=int(space.n), hidden_size=settings.hidden_size,
         embed_size=settings.embed_size, shared_torso=settings.shared_torso,
+        encoder=PixelEncoder() if pixels else None,
     )
     return RL2Agent(network=net, trial=trial, settings=settings, trial_steps=steps)
 
@@ -303,19 +313,27 @@ def _optimizer(s: RL2Settings) -> optax.GradientTransformation:
     return optax.adam(optax.linear_schedule(s.lr, 0.0, s.lr_anneal_iterations * per_iter))
 
 
+def _example_input(trial: Trial, time_feature: bool = False) -> Any:
+    """Zeros shaped like one step's `PolicyInput` (with the time feature when asked)."""
+    task = trial.env.default_params
+    shapes = jax.eval_shape(lambda k: trial.reset_to_task(k, task)[0], jax.random.PRNGKey(0))
+    x = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+    return x._replace(time=jnp.zeros((1,), jnp.float32)) if time_feature else x
+
+
 def init(agent: RL2Agent, key: PRNGKey, params: Params | None = None) -> RL2State:
     """A fresh `RL2State`: the network initialised from `key` (unless `params` are given)."""
     key_init, key = jax.random.split(key)
     if params is None:
         net = agent.network
-        size = policy_input_size(agent.trial.env) + int(agent.settings.time_feature)
-        params = net.init(key_init, net.init_carry(), jnp.zeros((size,)), jnp.array(True))
+        x = _example_input(agent.trial, agent.settings.time_feature)
+        params = net.init(key_init, net.init_carry(), x, jnp.array(True))
     return RL2State(params, _optimizer(agent.settings).init(params), key,
                     jnp.zeros((), jnp.int32), initial_return_stats())
 
 
 def policy_step(
-    agent: RL2Agent, params: Params, carry: RecurrentCarry, obs: Array, key: PRNGKey
+    agent: RL2Agent, params: Params, carry: RecurrentCarry, obs: Any, key: PRNGKey
 ) -> tuple[RecurrentCarry, Array, Array, Array]:
     """One step of one stream: `(carry, action, log_prob, value)` (a `rollout` policy)."""
     # reset = False: the rollout starts every trial from a zero carry (trial start).
@@ -335,16 +353,16 @@ def _collect_one(agent: RL2Agent, params: Params, task: Any, key: PRNGKey) -> Tr
         return traj
     # time feature: x_t = (t/T, Trial input); the Trial's state does not hold t, so the
     # rollout carries it in the policy carry.
-    def timed_policy(p: Params, c: tuple[Any, Array], o: Array, k: PRNGKey) -> Any:
+    def timed_policy(p: Params, c: tuple[Any, Array], o: Any, k: PRNGKey) -> Any:
         inner, t = c
-        x = jnp.concatenate([(t / steps)[None].astype(o.dtype), o])
+        x = o._replace(time=(t / steps)[None].astype(jnp.float32))
         inner, action, log_prob, value = policy(p, inner, x, k)
         return (inner, t + 1), action, log_prob, value
 
     carry = carry._replace(policy_carry=(carry.policy_carry, jnp.zeros((), jnp.int32)))
     _, traj = rollout(_WithinTrial(trial), None, timed_policy, params, carry, steps)
-    time = (jnp.arange(steps) / steps).astype(traj.obs.dtype)[:, None]
-    return traj._replace(obs=jnp.concatenate([time, traj.obs], axis=-1))
+    time = (jnp.arange(steps) / steps).astype(jnp.float32)[:, None]
+    return traj._replace(obs=traj.obs._replace(time=time))
 
 
 def collect(agent: RL2Agent, params: Params, tasks: Any, key: PRNGKey) -> Trajectory:

@@ -226,7 +226,7 @@ def evaluate(config: Nav2DConfig, trained: dict[str, Any], keys: dict[str, Any],
     methods: dict[str, Any] = {}
     diagnostics: dict[str, Any] = {}
     if {"pretrained", "random"} & set(trained):
-        progress(f"choosing fine-tuning step sizes on {config.validation_tasks} validation goals")
+        progress(f"choosing fine-tuning step sizes on {config.validation_tasks} validation tasks")
     selection = {m: choose_finetune_lr(config, trained[m], keys["select"], mesh)
                  for m in ("pretrained", "random") if m in trained}
     lrs = {m: selection[m]["chosen"] if m in selection else config.inner_lr for m in trained}

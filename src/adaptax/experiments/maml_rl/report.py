@@ -168,7 +168,7 @@ def _step_sizes(results: dict[str, Any]) -> str:
         text = f"{label(m)} {fmt_list(sizes)}"
         sel = results.get("finetune_lr_selection", {}).get(m)
         if sel:
-            text += (f" (α = {sel['chosen']:g} chosen on the validation goals from "
+            text += (f" (α = {sel['chosen']:g} chosen on the validation tasks from "
                      f"{fmt_list(sel['grid'])}, mean post-adaptation returns "
                      f"{fmt_list(sel['scores'])})")
         out.append(text)
