@@ -10,6 +10,8 @@ from adaptax.envs import BernoulliBandit, Navigation2D, TabularMDP, instances, m
 def test_registered_names():
     assert registered() == [
         "bernoulli-bandit",
+        "maze-5x5",
+        "maze-9x9",
         "navigation2d",
         "navigation2d-oracle",
         "tabular-mdp",
@@ -36,7 +38,7 @@ def test_make_builds_the_right_environments():
 @pytest.mark.parametrize(
     "name, kwargs, match",
     [
-        ("cartpole", {}, "valid names: bernoulli-bandit, navigation2d"),
+        ("cartpole", {}, "valid names: bernoulli-bandit, maze-5x5"),
         ("bernoulli-bandit", {"num_arms": 1}, "integer >= 2"),
         ("bernoulli-bandit", {"arms": 5}, "unknown argument.*num_arms"),
         ("tabular-mdp", {"num_states": 0}, "num_states"),

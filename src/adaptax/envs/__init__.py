@@ -6,12 +6,14 @@ Public API:
   BernoulliBandit, BanditParams, BanditState
   TabularMDP, MDPParams, MDPState
   Navigation2D, NavigationParams, NavigationState
+  Maze, MazeParams, MazeState, MazePool      first-person random mazes (RL² visual navigation)
   Trial, TrialParams, TrialState, policy_input_size     the RL² trial wrapper
   make, registered, instances           registry and THE definition of evaluation instance i
 """
 
 from adaptax.envs.bandits import BanditParams, BanditState, BernoulliBandit
 from adaptax.envs.base import Environment, EnvParams, EnvState
+from adaptax.envs.maze import Maze, MazeParams, MazePool, MazeState
 from adaptax.envs.navigation2d import Navigation2D, NavigationParams, NavigationState
 from adaptax.envs.registry import instances, make, registered
 from adaptax.envs.spaces import Box, Discrete
@@ -29,6 +31,10 @@ __all__ = [
     "Environment",
     "MDPParams",
     "MDPState",
+    "Maze",
+    "MazeParams",
+    "MazePool",
+    "MazeState",
     "Navigation2D",
     "NavigationParams",
     "NavigationState",

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from adaptax._checks import require_int
 from adaptax.envs.bandits import BernoulliBandit
 from adaptax.envs.base import Environment
+from adaptax.envs.maze import Maze
 from adaptax.envs.navigation2d import Navigation2D
 from adaptax.envs.tabular_mdp import TabularMDP
 
@@ -32,6 +33,8 @@ _REGISTRY: dict[str, tuple[Callable[..., Environment], dict[str, str]]] = {
         lambda **kw: Navigation2D(oracle=True, **kw),
         {"horizon": "integer >= 1"},
     ),
+    "maze-5x5": (lambda **kw: Maze(size=5, **kw), {"horizon": "integer >= 1"}),
+    "maze-9x9": (lambda **kw: Maze(size=9, **kw), {"horizon": "integer >= 1"}),
 }
 
 
@@ -39,7 +42,8 @@ def registered() -> list[str]:
     """Names accepted by `make`, sorted.
 
     Returns:
-      `["bernoulli-bandit", "navigation2d", "navigation2d-oracle", "tabular-mdp"]`.
+      `["bernoulli-bandit", "maze-5x5", "maze-9x9", "navigation2d", "navigation2d-oracle",
+      "tabular-mdp"]`.
 
     Example:
       >>> "tabular-mdp" in registered()
@@ -55,7 +59,8 @@ def make(name: str, **kwargs: Any) -> Environment:
       "bernoulli-bandit": num_arms (k >= 2, default 5);
       "tabular-mdp": num_states (S >= 1, default 10), num_actions (A >= 1, default 5),
         horizon (>= 1, default 10);
-      "navigation2d", "navigation2d-oracle": horizon (>= 1, default 100).
+      "navigation2d", "navigation2d-oracle": horizon (>= 1, default 100);
+      "maze-5x5", "maze-9x9": horizon (>= 1, default 250).
 
     Args:
       name: one of `registered()`.
