@@ -289,3 +289,22 @@ def test_two_devices_train_to_the_numbers_of_one_and_learn():
 def test_settings_check_the_minibatches():
     with pytest.raises(ValueError, match="minibatches"):
         RL2Settings(trials_per_batch=12, minibatches=5)
+
+
+def test_rl2_learns_from_first_person_maze_views():
+    # pixels: the trial's image observation goes through the paper's convolutions (chosen by
+    # the observation's rank), a shared torso, and one PPO iteration runs end to end
+    from adaptax.envs import make
+
+    env = make("maze-5x5", horizon=6)
+    agent = rl2_agent(env, 2, RL2Settings(hidden_size=16, embed_size=16, trials_per_batch=4,
+                                          minibatches=2, epochs=1, shared_torso=True))
+    assert agent.network.encoder is not None
+    learner = rl2_learner(agent)
+    state = learner.init(jax.random.PRNGKey(0))
+    assert state.params["params"]["encoder"]["Conv_0"]["kernel"].shape == (5, 5, 3, 16)
+    new, metrics = learner.run(state, 1)
+    assert np.isfinite(float(metrics.loss[0])) and int(metrics.env_steps[0]) == 4 * 12
+    moved = jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()),
+                                         new.params, state.params))
+    assert max(moved) > 0
