@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/maml_rl.py --devices 2
 	$(BIN)/python benchmarks/mujoco_sampler.py
 	$(BIN)/python benchmarks/maze_env.py
+	$(BIN)/python benchmarks/rl2_maze.py
 	$(BIN)/python benchmarks/baselines.py --preset paper
 
 lint: $(STAMP)

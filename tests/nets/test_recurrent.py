@@ -241,7 +241,7 @@ def test_a_structured_input_is_the_flat_vector_or_goes_through_its_encoder():
                                encoder=PixelEncoder())
     one = jax.tree.map(lambda leaf: leaf[0, 0], img)
     params = pix.init(jax.random.PRNGKey(1), pix.init_carry(), one, jnp.array(True))
-    kernel = params["params"]["encoder"]["Conv_0"]["kernel"]
+    kernel = params["params"]["encoder"]["kernel_0"]
     assert kernel.shape == (5, 5, 3, 16)  # the paper's 16 filters of 5×5
     _, logits, values = pix.unroll(params, pix.init_carry(3), img, jnp.zeros((5, 3), bool))
     assert logits.shape == (5, 3, 3) and values.shape == (5, 3)
@@ -249,3 +249,16 @@ def test_a_structured_input_is_the_flat_vector_or_goes_through_its_encoder():
     other = img._replace(obs=jnp.zeros_like(img.obs))
     assert not np.allclose(values, pix.unroll(params, pix.init_carry(3), other,
                                               jnp.zeros((5, 3), bool))[2])
+
+
+def test_pixel_encoder_patches_and_lax_convolutions_agree():
+    from adaptax.envs.wrappers import PolicyInput
+    from adaptax.nets.encoders import PixelEncoder
+
+    x = PolicyInput(None, jax.random.uniform(jax.random.PRNGKey(0), (2, 3, 30, 40, 3)),
+                    jnp.ones((2, 3, 3)), jnp.ones((2, 3)), jnp.zeros((2, 3)))
+    params = PixelEncoder().init(jax.random.PRNGKey(1), x)
+    fast = PixelEncoder(conv="patches").apply(params, x)
+    slow = PixelEncoder(conv="lax").apply(params, x)
+    assert fast.shape == (2, 3, 16 * 5 * 7 + 5)  # 30×40 → 13×18 → 5×7
+    np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-5)

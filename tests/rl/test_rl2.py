@@ -302,7 +302,7 @@ def test_rl2_learns_from_first_person_maze_views():
     assert agent.network.encoder is not None
     learner = rl2_learner(agent)
     state = learner.init(jax.random.PRNGKey(0))
-    assert state.params["params"]["encoder"]["Conv_0"]["kernel"].shape == (5, 5, 3, 16)
+    assert state.params["params"]["encoder"]["kernel_0"].shape == (5, 5, 3, 16)
     new, metrics = learner.run(state, 1)
     assert np.isfinite(float(metrics.loss[0])) and int(metrics.env_steps[0]) == 4 * 12
     moved = jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()),

@@ -86,9 +86,9 @@ def test_feedforward_policy_and_trial_info_pass_through():
     assert traj.info["trial_done"].tolist() == [False, False, False, True] * 2
     assert traj.info["episode"].tolist() == [0, 1, 2, 3] * 2
     assert traj.info["episode_done"].all()
-    # the policy input carries the previous action one-hot: obs[t+1][1 + a_t] = 1 inside a trial
+    # the policy input carries the previous action one-hot: prev_action[t+1][a_t] = 1 in a trial
     for t in (0, 1, 2, 4, 5, 6):
-        assert traj.obs[t + 1, 1 + int(traj.action[t])] == 1.0
+        assert traj.obs.prev_action[t + 1, int(traj.action[t])] == 1.0
 
 
 def test_num_steps_is_validated():

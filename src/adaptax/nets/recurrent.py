@@ -138,7 +138,7 @@ class RecurrentActorCritic(nn.Module):
 
     @nn.compact
     def __call__(
-        self, carry: RecurrentCarry, x: Array, reset: Array
+        self, carry: RecurrentCarry, x: Array, reset: Array, encoded: bool = False
     ) -> tuple[RecurrentCarry, Array | GaussianOutput, Array]:
         """One time step.
 
@@ -147,6 +147,8 @@ class RecurrentActorCritic(nn.Module):
           x: input features of this step, shape `[*batch, input_dim]`.
           reset: bool of shape `[*batch]`; where true the hidden state is zeroed before the step
             (the first step of a trial).
+          encoded: ``x`` already went through the `encoder` (`unroll` encodes a whole sequence
+            at once).
 
         Returns:
           `(new_carry, pi, value)`: `pi` the logits `[*batch, action_dim]` or a
@@ -157,7 +159,7 @@ class RecurrentActorCritic(nn.Module):
             raise ValueError(
                 f"reset must have the carry's batch shape {batch_shape}, got {jnp.shape(reset)}."
             )
-        if self.encoder is not None:
+        if self.encoder is not None and not encoded:
             x = self.encoder(x)
         elif not isinstance(x, jax.Array | np.ndarray):
             x = jnp.concatenate([jnp.reshape(leaf, (*batch_shape, -1)).astype(jnp.float32)
@@ -217,9 +219,13 @@ class RecurrentActorCritic(nn.Module):
                 f"{jnp.shape(resets)[0]}."
             )
 
+        encoded = self.encoder is not None
+        if encoded:  # the encoder is not recurrent: one pass over every step of the sequence
+            xs = self.apply(params, xs, method=lambda module, x: module.encoder(x))
+
         def step(c: RecurrentCarry, inputs: tuple[Array, Array]) -> tuple[RecurrentCarry, Any]:
             x, reset = inputs
-            c, pi, value = self.apply(params, c, x, reset)
+            c, pi, value = self.apply(params, c, x, reset, encoded)
             return c, (pi, value)
 
         final, (pis, values) = lax.scan(step, carry, (xs, resets))
