@@ -106,10 +106,12 @@ class MujocoSampler:
         return jax.vmap(self.env.sample_task)(jax.random.split(key, n))
 
     def _batch(self, n: int) -> Any:
-        """The physics of n environments (`Locomotion.batch`), kept between calls."""
-        if self._state.get("n") != n:
-            self._state.update(n=n, batch=self.env.batch(n, self.threads, self.kind))
-        return self._state["batch"]
+        """The physics of n environments (`Locomotion.batch`), kept between calls (one per
+        batch size: training, validation and test sizes alternate)."""
+        batches = self._state.setdefault("batches", {})
+        if n not in batches:
+            batches[n] = self.env.batch(n, self.threads, self.kind)
+        return batches[n]
 
     def __call__(self, apply_fn: ApplyFn, params: Params, tasks: Any, keys: Array,
                  num_trajs: int, shared: bool = False) -> Rollouts:
