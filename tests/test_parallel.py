@@ -64,10 +64,8 @@ print("ok")
 """
 
 
-def test_grouped_unroll_gives_the_value_and_gradient_of_the_whole_batch():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    out = subprocess.run([sys.executable, "-c", _GROUPED], env=env, capture_output=True,
-                         text=True, timeout=300)
+def test_grouped_unroll_gives_the_value_and_gradient_of_the_whole_batch(on_host_devices):
+    out = on_host_devices(_GROUPED, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
 

@@ -129,15 +129,9 @@ print("ok")
 """
 
 
-def test_meta_training_split_over_two_devices_gives_the_numbers_of_one():
+def test_meta_training_split_over_two_devices_gives_the_numbers_of_one(on_host_devices):
     # the meta-batch (4 tasks) split across 2 host devices, running BatchNorm statistics
     # included; XLA_FLAGS must be set before JAX starts, hence a fresh interpreter
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    out = subprocess.run([sys.executable, "-c", _TWO_DEVICES], env=env, capture_output=True,
-                         text=True, timeout=600)
+    out = on_host_devices(_TWO_DEVICES)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "ok"

@@ -432,14 +432,8 @@ print("ok")
 """
 
 
-def test_two_devices_train_to_the_numbers_of_one():
+def test_two_devices_train_to_the_numbers_of_one(on_host_devices):
     # Two host devices need XLA_FLAGS before JAX starts, hence a fresh interpreter.
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    out = subprocess.run([sys.executable, "-c", _DATA_PARALLEL], env=env, capture_output=True,
-                         text=True, timeout=600)
+    out = on_host_devices(_DATA_PARALLEL)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "ok"

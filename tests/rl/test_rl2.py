@@ -270,17 +270,11 @@ for algorithm in ("ppo", "trpo"):
 """
 
 
-def test_two_devices_train_to_the_numbers_of_one_and_learn():
+def test_two_devices_train_to_the_numbers_of_one_and_learn(on_host_devices):
     # Two host devices need XLA_FLAGS before JAX starts, hence a fresh interpreter. Random
     # scores 5.0 (10 pulls of arms with p ~ U[0, 1]); a trial's sd is about 1.6, so over 500
     # instances 5.5 is 7 standard errors above random (PPO's 15 iterations reach about 6.3).
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    out = subprocess.run([sys.executable, "-c", _DATA_PARALLEL], env=env, capture_output=True,
-                         text=True, timeout=600)
+    out = on_host_devices(_DATA_PARALLEL)
     assert out.returncode == 0, out.stderr[-2000:]
     scores = dict(line.split() for line in out.stdout.strip().splitlines())
     assert float(scores["ppo"]) > 5.5, scores
